@@ -1,0 +1,829 @@
+//! Everything the bot says, loaded from `dialogues/` in two stages.
+//!
+//! Stage one ([`raw`]) is serde: the files as written. Stage two ([`Content::from_files`]) checks
+//! what serde cannot: every enum key present, every source cited exists, every text well-formed
+//! HTML, keywords unambiguous, relations consistent. Any problem stops start-up with a
+//! [`ContentError`] naming the file, the item and the fix, so a broken edit never reaches a user.
+//!
+//! `dialogues/knowledge.toml` holds what is true in every language (relations, citations);
+//! each `dialogues/<lang>/` folder holds one language's wording. Adding a language is adding a
+//! folder.
+
+pub mod html;
+pub mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+use serde::de::DeserializeOwned;
+
+use crate::knowledge::{
+    AcneKind, CareHabit, ClosedSet, DentShape, FollowUp, LumpShape, ScarKind, Topic, Treatment,
+};
+
+pub use raw::{
+    AcneText, CardHeadings, HabitText, Note, QuestionsFile, SafetyFile, ScarText, ShapeText,
+    TreatmentText, Ui,
+};
+
+/// The `dialogues/` folder, compiled into the binary so it runs standalone.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/dialogues");
+
+/// The language used when a user's language has no folder.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// The files every language folder must have.
+const LANGUAGE_FILES: &[&str] = &[
+    "ui.toml",
+    "scars.toml",
+    "acne.toml",
+    "treatments.toml",
+    "care.toml",
+    "safety.toml",
+    "questions.toml",
+];
+
+/// A problem in `dialogues/`, phrased for the person editing it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {item}: {problem}. Fix: {fix}")]
+pub struct ContentError {
+    pub file: String,
+    pub item: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ContentError {
+    fn new(
+        file: &str,
+        item: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.to_owned(),
+            item: item.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// A table with exactly one value for every member of a closed set.
+///
+/// Built only by validation, so looking a key up cannot miss.
+#[derive(Debug, Clone)]
+pub struct Complete<K, V> {
+    values: Vec<V>,
+    _key: PhantomData<K>,
+}
+
+impl<K: ClosedSet, V> Complete<K, V> {
+    /// Takes `map`, or says which keys are missing.
+    fn from_map(map: BTreeMap<K, V>, file: &str, table: &str) -> Result<Self, ContentError> {
+        let missing: Vec<&str> = K::members()
+            .into_iter()
+            .filter(|k| !map.contains_key(k))
+            .map(K::key)
+            .collect();
+        if !missing.is_empty() {
+            return Err(ContentError::new(
+                file,
+                table,
+                format!("missing {}", missing.join(", ")),
+                format!("add an entry under [{table}] for each of them"),
+            ));
+        }
+        // BTreeMap iterates in key order, which is declaration order for closed sets, so the
+        // position of each value is its key's index.
+        Ok(Self {
+            values: map.into_values().collect(),
+            _key: PhantomData,
+        })
+    }
+
+    /// The value for `key`; every key has one by construction.
+    pub fn get(&self, key: K) -> &V {
+        &self.values[key.index()]
+    }
+}
+
+/// Facts shared by every language.
+#[derive(Debug)]
+pub struct Knowledge {
+    pub sources: BTreeMap<String, String>,
+    pub scars: Complete<ScarKind, raw::ScarFacts>,
+    pub acne: Complete<AcneKind, raw::AcneFacts>,
+    pub treatments: Complete<Treatment, raw::TreatmentFacts>,
+}
+
+/// One language's validated wording.
+#[derive(Debug)]
+pub struct Pack {
+    pub code: String,
+    pub ui: Ui,
+    pub topics: Complete<Topic, String>,
+    pub scars: Complete<ScarKind, ScarText>,
+    pub where_scars_form: String,
+    pub where_sources: Vec<String>,
+    pub acne: Complete<AcneKind, AcneText>,
+    pub treatments: Complete<Treatment, TreatmentText>,
+    pub care_title: String,
+    pub care_intro: String,
+    pub care_doctor: String,
+    pub habits: Complete<CareHabit, HabitText>,
+    pub safety: SafetyFile,
+    pub follow_ups: Complete<FollowUp, String>,
+    pub self_check: raw::SelfCheckText,
+}
+
+impl Pack {
+    pub fn dent_shape(&self, shape: DentShape) -> Option<&ShapeText> {
+        self.scars.get(ScarKind::Dents).dent_shapes.get(&shape)
+    }
+
+    pub fn lump_shape(&self, shape: LumpShape) -> Option<&ShapeText> {
+        self.scars.get(ScarKind::Lumps).lump_shapes.get(&shape)
+    }
+}
+
+/// All of `dialogues/`, validated.
+#[derive(Debug)]
+pub struct Content {
+    pub knowledge: Knowledge,
+    packs: BTreeMap<String, Pack>,
+}
+
+impl Content {
+    /// The copy of `dialogues/` compiled into the binary.
+    pub fn embedded() -> Result<Self, ContentError> {
+        let mut files = Vec::new();
+        collect_embedded(&EMBEDDED, &mut files);
+        Self::from_files(files)
+    }
+
+    /// A `dialogues/` folder on disk, so content editors can try an edit without rebuilding.
+    pub fn from_dir(dir: &Path) -> Result<Self, ContentError> {
+        let mut files = Vec::new();
+        collect_disk(dir, dir, &mut files).map_err(|e| {
+            ContentError::new(
+                &dir.display().to_string(),
+                "folder",
+                e.to_string(),
+                "pass the path of a dialogues/ folder",
+            )
+        })?;
+        Self::from_files(files)
+    }
+
+    /// Validates a set of `(path relative to dialogues/, text)` pairs.
+    pub fn from_files(files: Vec<(String, String)>) -> Result<Self, ContentError> {
+        let find = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, t)| t.as_str())
+        };
+        let kpath = "knowledge.toml";
+        let ktext = find(kpath).ok_or_else(|| {
+            ContentError::new(
+                &format!("dialogues/{kpath}"),
+                "file",
+                "not found",
+                "restore dialogues/knowledge.toml",
+            )
+        })?;
+        let knowledge = validate_knowledge(parse(kpath, ktext)?)?;
+
+        let codes: BTreeSet<String> = files
+            .iter()
+            .filter_map(|(p, _)| p.split_once('/').map(|(dir, _)| dir.to_owned()))
+            .collect();
+        let mut packs = BTreeMap::new();
+        for code in codes {
+            let text_of = |name: &str| {
+                let path = format!("{code}/{name}");
+                find(&path).map(|t| (path.clone(), t)).ok_or_else(|| {
+                    ContentError::new(
+                        &format!("dialogues/{path}"),
+                        "file",
+                        "not found",
+                        format!("every language folder needs {}", LANGUAGE_FILES.join(", ")),
+                    )
+                })
+            };
+            let load = text_of;
+            let raw = {
+                let (p, t) = load("ui.toml")?;
+                let ui: Ui = parse(&p, t)?;
+                let (p, t) = load("scars.toml")?;
+                let scars = parse(&p, t)?;
+                let (p, t) = load("acne.toml")?;
+                let acne = parse(&p, t)?;
+                let (p, t) = load("treatments.toml")?;
+                let treatments = parse(&p, t)?;
+                let (p, t) = load("care.toml")?;
+                let care = parse(&p, t)?;
+                let (p, t) = load("safety.toml")?;
+                let safety = parse(&p, t)?;
+                let (p, t) = load("questions.toml")?;
+                let questions = parse(&p, t)?;
+                raw::Language {
+                    ui,
+                    scars,
+                    acne,
+                    treatments,
+                    care,
+                    safety,
+                    questions,
+                }
+            };
+            let pack = validate_language(&code, raw, &knowledge)?;
+            packs.insert(code, pack);
+        }
+        if !packs.contains_key(DEFAULT_LANGUAGE) {
+            return Err(ContentError::new(
+                &format!("dialogues/{DEFAULT_LANGUAGE}/"),
+                "folder",
+                "the default language is missing",
+                "restore the English folder; other languages fall back to it",
+            ));
+        }
+        Ok(Self { knowledge, packs })
+    }
+
+    /// The pack for a Telegram `language_code` ("en", "ja", "en-GB"), falling back to English.
+    pub fn pack(&self, language_code: Option<&str>) -> &Pack {
+        let wanted =
+            language_code.map(|c| c.split(['-', '_']).next().unwrap_or(c).to_ascii_lowercase());
+        wanted
+            .and_then(|c| self.packs.get(&c))
+            .or_else(|| self.packs.get(DEFAULT_LANGUAGE))
+            .or_else(|| self.packs.values().next())
+            .unwrap_or_else(|| unreachable_pack())
+    }
+
+    /// Every language, for checks that must cover all of them.
+    pub fn packs(&self) -> impl Iterator<Item = &Pack> {
+        self.packs.values()
+    }
+
+    /// The citation for a source id (validated to exist).
+    pub fn cite(&self, id: &str) -> String {
+        self.knowledge
+            .sources
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
+/// `from_files` refuses content without the default language, so no `Content` lacks a pack.
+#[cold]
+fn unreachable_pack() -> &'static Pack {
+    unreachable!("Content always holds the default language")
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
+    for file in dir.files() {
+        if let Some(text) = file.contents_utf8() {
+            out.push((
+                file.path().to_string_lossy().replace('\\', "/"),
+                text.to_owned(),
+            ));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn collect_disk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_disk(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, std::fs::read_to_string(&path)?));
+        }
+    }
+    Ok(())
+}
+
+fn parse<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, ContentError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        ContentError::new(
+            &format!("dialogues/{path}"),
+            line.map_or("file".to_owned(), |l| format!("line {l}")),
+            e.message().trim().to_owned(),
+            "match the field names and types in src/content/raw.rs",
+        )
+    })
+}
+
+fn validate_knowledge(raw: raw::Knowledge) -> Result<Knowledge, ContentError> {
+    let file = "dialogues/knowledge.toml";
+    if raw.format_version != 1 {
+        return Err(ContentError::new(
+            file,
+            "format_version",
+            format!("{} is not supported", raw.format_version),
+            "set format_version = 1",
+        ));
+    }
+    for (id, cite) in &raw.sources {
+        if cite.trim().is_empty() {
+            return Err(ContentError::new(
+                file,
+                format!("sources.{id}"),
+                "empty citation",
+                "name the article section or the reference",
+            ));
+        }
+    }
+    let scars = Complete::from_map(raw.scars, file, "scars")?;
+    let acne = Complete::from_map(raw.acne, file, "acne")?;
+    let treatments = Complete::from_map(raw.treatments, file, "treatments")?;
+    // The treatment catalogue and the per-kind lists must say the same thing.
+    for t in Treatment::all() {
+        let facts = treatments.get(t);
+        for s in ScarKind::all() {
+            let listed = scars.get(s).treatments.contains(&t);
+            if listed != facts.for_scars.contains(&s) {
+                return Err(ContentError::new(
+                    file,
+                    format!("treatments.{}.for_scars", t.key()),
+                    format!("disagrees with scars.{}.treatments", s.key()),
+                    "list the pair on both sides or on neither",
+                ));
+            }
+        }
+        for a in AcneKind::all() {
+            let listed = acne.get(a).treatments.contains(&t);
+            if listed != facts.for_acne.contains(&a) {
+                return Err(ContentError::new(
+                    file,
+                    format!("treatments.{}.for_acne", t.key()),
+                    format!("disagrees with acne.{}.treatments", a.key()),
+                    "list the pair on both sides or on neither",
+                ));
+            }
+        }
+    }
+    Ok(Knowledge {
+        sources: raw.sources,
+        scars,
+        acne,
+        treatments,
+    })
+}
+
+/// Collects the per-text checks of one language so each error can name its item.
+struct Checker<'a> {
+    code: &'a str,
+    sources: &'a BTreeMap<String, String>,
+}
+
+impl Checker<'_> {
+    fn file(&self, name: &str) -> String {
+        format!("dialogues/{}/{name}", self.code)
+    }
+
+    fn text(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
+        if text.trim().is_empty() {
+            return Err(ContentError::new(
+                &self.file(name),
+                item,
+                "empty text",
+                "write the text or remove the item",
+            ));
+        }
+        html::check(text).map_err(|p| ContentError::new(&self.file(name), item, p, "Telegram HTML allows only <b>, <i>, <u>, <s>, <code> and the entities &amp; &lt; &gt; &quot;"))
+    }
+
+    fn list(&self, name: &str, item: &str, texts: &[String]) -> Result<(), ContentError> {
+        if texts.is_empty() {
+            return Err(ContentError::new(
+                &self.file(name),
+                item,
+                "empty list",
+                "add at least one entry",
+            ));
+        }
+        for (i, t) in texts.iter().enumerate() {
+            self.text(name, &format!("{item}[{i}]"), t)?;
+        }
+        Ok(())
+    }
+
+    /// Button labels are plain text (Telegram shows tags literally) and must fit a phone.
+    fn label(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
+        self.text(name, item, text)?;
+        if html::to_plain(text) != text {
+            return Err(ContentError::new(
+                &self.file(name),
+                item,
+                "a button label cannot use tags or entities",
+                "write plain text",
+            ));
+        }
+        if text.chars().count() > MAX_LABEL_CHARS {
+            return Err(ContentError::new(
+                &self.file(name),
+                item,
+                format!("longer than {MAX_LABEL_CHARS} characters"),
+                "shorten it to fit a phone button",
+            ));
+        }
+        Ok(())
+    }
+
+    fn sources(&self, name: &str, item: &str, ids: &[String]) -> Result<(), ContentError> {
+        if ids.is_empty() {
+            return Err(ContentError::new(
+                &self.file(name),
+                format!("{item}.sources"),
+                "no source",
+                "cite an article section or a reference id from dialogues/knowledge.toml",
+            ));
+        }
+        for id in ids {
+            if !self.sources.contains_key(id) {
+                return Err(ContentError::new(
+                    &self.file(name),
+                    format!("{item}.sources"),
+                    format!("unknown source id '{id}'"),
+                    "define it under [sources] in dialogues/knowledge.toml",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keywords are lower-case and no keyword may select two items of the same menu.
+    fn keywords<'k>(
+        &self,
+        name: &str,
+        items: impl Iterator<Item = (&'k str, &'k [String])>,
+    ) -> Result<(), ContentError> {
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for (item, words) in items {
+            if words.is_empty() {
+                return Err(ContentError::new(
+                    &self.file(name),
+                    format!("{item}.keywords"),
+                    "no keywords",
+                    "add the words a person would type for it",
+                ));
+            }
+            for w in words {
+                if w.trim().is_empty() || *w != w.to_lowercase() {
+                    return Err(ContentError::new(
+                        &self.file(name),
+                        format!("{item}.keywords"),
+                        format!("'{w}' is empty or not lower-case"),
+                        "write keywords in lower case",
+                    ));
+                }
+                if let Some(other) = seen.insert(w.clone(), item) {
+                    return Err(ContentError::new(
+                        &self.file(name),
+                        format!("{item}.keywords"),
+                        format!("'{w}' also selects {other}"),
+                        "keep each keyword on one item",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Longest button label accepted; longer ones are cut off on narrow phones.
+pub const MAX_LABEL_CHARS: usize = 40;
+
+fn validate_language(
+    code: &str,
+    raw: raw::Language,
+    knowledge: &Knowledge,
+) -> Result<Pack, ContentError> {
+    let c = Checker {
+        code,
+        sources: &knowledge.sources,
+    };
+    let ui = raw.ui;
+    let f = "ui.toml";
+    for (item, text) in [
+        ("greeting", &ui.greeting),
+        ("disclaimer", &ui.disclaimer),
+        ("main_question", &ui.main_question),
+        ("identify.question", &ui.identify.question),
+        ("identify.none_selected", &ui.identify.none_selected),
+        ("results.intro", &ui.results.intro),
+        ("results.next_question", &ui.results.next_question),
+        (
+            "results.before_treatment_title",
+            &ui.results.before_treatment_title,
+        ),
+        ("prevent_question", &ui.prevent_question),
+        ("treatments_question", &ui.treatments_question),
+        ("hints.unknown_text", &ui.hints.unknown_text),
+        ("hints.media", &ui.hints.media),
+        ("hints.edited", &ui.hints.edited),
+        ("hints.expired", &ui.hints.expired),
+        ("hints.invalid", &ui.hints.invalid),
+        ("hints.group", &ui.hints.group),
+        ("hints.console_prompt", &ui.hints.console_prompt),
+        ("commands.help", &ui.commands.help),
+        ("commands.privacy", &ui.commands.privacy),
+        ("commands.forgotten", &ui.commands.forgotten),
+    ] {
+        c.text(f, item, text)?;
+    }
+    // Callback answers (where hints also appear) are limited to 200 characters.
+    for (item, text) in [
+        ("hints.expired", &ui.hints.expired),
+        ("hints.invalid", &ui.hints.invalid),
+        ("identify.none_selected", &ui.identify.none_selected),
+    ] {
+        if html::telegram_len(text) > 200 {
+            return Err(ContentError::new(
+                &c.file(f),
+                item,
+                "longer than 200 characters",
+                "shorten it: it is also shown as a pop-up notice",
+            ));
+        }
+    }
+    let d = &ui.commands.descriptions;
+    for (item, text) in [
+        ("start", &d.start),
+        ("help", &d.help),
+        ("cancel", &d.cancel),
+        ("privacy", &d.privacy),
+        ("forget", &d.forget),
+    ] {
+        c.label(f, &format!("commands.descriptions.{item}"), text)?;
+    }
+    let b = &ui.buttons;
+    for (item, text) in [
+        ("back", &b.back),
+        ("start_over", &b.start_over),
+        ("done", &b.done),
+        ("not_sure", &b.not_sure),
+        ("yes", &b.yes),
+        ("no", &b.no),
+    ] {
+        c.label(f, &format!("buttons.{item}"), text)?;
+    }
+    let h = &ui.card;
+    for (item, text) in [
+        ("disclaimer", &h.disclaimer),
+        ("what", &h.what),
+        ("fades", &h.fades),
+        ("where_", &h.where_),
+        ("home", &h.home),
+        ("clinic", &h.clinic),
+        ("sessions", &h.sessions),
+        ("downtime", &h.downtime),
+        ("salon", &h.salon),
+        ("doctor", &h.doctor),
+        ("sources", &h.sources),
+        ("does", &h.does),
+        ("helps_with", &h.helps_with),
+        ("acne_kinds", &h.acne_kinds),
+        ("clinic_only", &h.clinic_only),
+        ("risk", &h.risk),
+        ("measures", &h.measures),
+        ("your_shape", &h.your_shape),
+    ] {
+        c.text(f, &format!("card.{item}"), text)?;
+    }
+    let k = &ui.keywords;
+    c.keywords(
+        f,
+        [
+            ("keywords.back", k.back.as_slice()),
+            ("keywords.start_over", &k.start_over),
+            ("keywords.done", &k.done),
+            ("keywords.not_sure", &k.not_sure),
+        ]
+        .into_iter(),
+    )?;
+    c.keywords(
+        f,
+        [("keywords.yes", k.yes.as_slice()), ("keywords.no", &k.no)].into_iter(),
+    )?;
+    let topics = Complete::from_map(ui.topics.clone(), &c.file(f), "topics")?;
+    for t in Topic::all() {
+        c.label(f, &format!("topics.{}", t.key()), topics.get(t))?;
+    }
+
+    let f = "scars.toml";
+    let scars = Complete::from_map(raw.scars, &c.file(f), "scars")?;
+    for kind in ScarKind::all() {
+        let s = scars.get(kind);
+        let k = kind.key();
+        c.label(f, &format!("{k}.label"), &s.label)?;
+        for (item, text) in [
+            ("title", &s.title),
+            ("what", &s.what),
+            ("fades", &s.fades),
+            ("salon", &s.salon),
+            ("doctor", &s.doctor),
+        ] {
+            c.text(f, &format!("{k}.{item}"), text)?;
+        }
+        if let Some(w) = &s.where_ {
+            c.text(f, &format!("{k}.where"), w)?;
+        }
+        c.list(f, &format!("{k}.home"), &s.home)?;
+        c.sources(f, k, &s.sources)?;
+        let (needs_dents, needs_lumps) = (kind == ScarKind::Dents, kind == ScarKind::Lumps);
+        if needs_dents != !s.dent_shapes.is_empty() || needs_lumps != !s.lump_shapes.is_empty() {
+            return Err(ContentError::new(
+                &c.file(f),
+                k,
+                "shapes in the wrong place",
+                "dent_shapes belong to dents only, lump_shapes to lumps only",
+            ));
+        }
+        let dent_keys: Vec<&str> = s.dent_shapes.keys().map(|x| x.key()).collect();
+        if needs_dents && dent_keys.len() != DentShape::all().count() {
+            return Err(ContentError::new(
+                &c.file(f),
+                "dents.dent_shapes",
+                "not every shape is described",
+                "describe icepick, boxcar and rolling",
+            ));
+        }
+        if needs_lumps && s.lump_shapes.len() != LumpShape::all().count() {
+            return Err(ContentError::new(
+                &c.file(f),
+                "lumps.lump_shapes",
+                "not every shape is described",
+                "describe raised and keloid",
+            ));
+        }
+        for (shape, st) in s
+            .dent_shapes
+            .iter()
+            .map(|(k, v)| (k.key(), v))
+            .chain(s.lump_shapes.iter().map(|(k, v)| (k.key(), v)))
+        {
+            let item = format!("{k}.{shape}");
+            c.text(f, &format!("{item}.name"), &st.name)?;
+            c.text(f, &format!("{item}.text"), &st.text)?;
+            c.sources(f, &item, &st.sources)?;
+        }
+    }
+    c.keywords(
+        f,
+        ScarKind::all().map(|k| (k.key(), scars.get(k).keywords.as_slice())),
+    )?;
+
+    let f = "acne.toml";
+    c.text(f, "where_scars_form", &raw.acne.where_scars_form)?;
+    c.sources(f, "where", &raw.acne.where_sources)?;
+    let acne = Complete::from_map(raw.acne.kinds, &c.file(f), "kinds")?;
+    for kind in AcneKind::all() {
+        let a = acne.get(kind);
+        let k = format!("kinds.{}", kind.key());
+        c.label(f, &format!("{k}.label"), &a.label)?;
+        for (item, text) in [
+            ("description", &a.description),
+            ("risk", &a.risk),
+            ("doctor", &a.doctor),
+        ] {
+            c.text(f, &format!("{k}.{item}"), text)?;
+        }
+        c.list(f, &format!("{k}.measures"), &a.measures)?;
+        c.sources(f, &k, &a.sources)?;
+    }
+    c.keywords(
+        f,
+        AcneKind::all().map(|k| (k.key(), acne.get(k).keywords.as_slice())),
+    )?;
+
+    let f = "treatments.toml";
+    let treatments = Complete::from_map(raw.treatments, &c.file(f), "treatments")?;
+    for t in Treatment::all() {
+        let tt = treatments.get(t);
+        let k = t.key();
+        c.label(f, &format!("{k}.name"), &tt.name)?;
+        for (item, text) in [
+            ("does", &tt.does),
+            ("downtime", &tt.downtime),
+            ("sessions", &tt.sessions),
+        ] {
+            c.text(f, &format!("{k}.{item}"), text)?;
+        }
+        c.sources(f, k, &tt.sources)?;
+    }
+    c.keywords(
+        f,
+        Treatment::all().map(|k| (k.key(), treatments.get(k).keywords.as_slice())),
+    )?;
+
+    let f = "care.toml";
+    let care = raw.care;
+    for (item, text) in [
+        ("title", &care.title),
+        ("intro", &care.intro),
+        ("doctor", &care.doctor),
+    ] {
+        c.text(f, item, text)?;
+    }
+    let habits = Complete::from_map(care.habits, &c.file(f), "habits")?;
+    for h in CareHabit::all() {
+        let ht = habits.get(h);
+        let k = format!("habits.{}", h.key());
+        c.text(f, &format!("{k}.title"), &ht.title)?;
+        c.text(f, &format!("{k}.text"), &ht.text)?;
+        c.sources(f, &k, &ht.sources)?;
+    }
+
+    let f = "safety.toml";
+    let s = &raw.safety;
+    c.text(f, "red_flags.title", &s.red_flags.title)?;
+    c.list(f, "red_flags.items", &s.red_flags.items)?;
+    c.sources(f, "red_flags", &s.red_flags.sources)?;
+    for (item, note) in [
+        ("pregnancy", &s.pregnancy),
+        ("darker_skin", &s.darker_skin),
+        ("isotretinoin", &s.isotretinoin),
+        ("active_acne", &s.active_acne),
+        ("several_sessions", &s.several_sessions),
+    ] {
+        c.text(f, &format!("{item}.text"), &note.text)?;
+        c.sources(f, item, &note.sources)?;
+    }
+
+    let f = "questions.toml";
+    let q = raw.questions;
+    let follow_ups = Complete::from_map(q.follow_ups, &c.file(f), "follow_ups")?;
+    for fu in FollowUp::all() {
+        c.text(f, &format!("follow_ups.{}", fu.key()), follow_ups.get(fu))?;
+    }
+    let sc = &q.self_check;
+    c.text(f, "self_check.intro", &sc.intro)?;
+    c.text(f, "self_check.no_match", &sc.no_match)?;
+    c.sources(f, "self_check", &sc.sources)?;
+    for (item, text) in [
+        ("flat.question", &sc.flat.question),
+        ("dents.question", &sc.dents.question),
+        ("raised.question", &sc.raised.question),
+    ] {
+        c.text(f, &format!("self_check.{item}"), text)?;
+    }
+    for (item, text) in [
+        ("flat.fades", &sc.flat.fades),
+        ("flat.stays", &sc.flat.stays),
+        ("flat.both", &sc.flat.both),
+        ("flat.none", &sc.flat.none),
+        ("dents.icepick", &sc.dents.icepick),
+        ("dents.boxcar", &sc.dents.boxcar),
+        ("dents.rolling", &sc.dents.rolling),
+        ("dents.none", &sc.dents.none),
+        ("raised.within", &sc.raised.within),
+        ("raised.beyond", &sc.raised.beyond),
+        ("raised.none", &sc.raised.none),
+    ] {
+        c.label(f, &format!("self_check.{item}"), text)?;
+    }
+
+    Ok(Pack {
+        code: code.to_owned(),
+        ui,
+        topics,
+        scars,
+        where_scars_form: raw.acne.where_scars_form,
+        where_sources: raw.acne.where_sources,
+        acne,
+        treatments,
+        care_title: care.title,
+        care_intro: care.intro,
+        care_doctor: care.doctor,
+        habits,
+        safety: raw.safety,
+        follow_ups,
+        self_check: q.self_check,
+    })
+}
+
+impl fmt::Display for Pack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.ui.language_name, self.code)
+    }
+}

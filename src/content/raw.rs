@@ -1,0 +1,338 @@
+//! Stage one of loading: the `dialogues/` files exactly as written, checked only by serde.
+//!
+//! Every struct denies unknown fields so a typo in a key is an error naming the file, not a
+//! silently missing text. Stage two ([`super::validate`]) turns these into [`super::Content`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::knowledge::{
+    AcneKind, CareHabit, DentShape, FollowUp, LumpShape, ScarKind, ScarRisk, Topic, Treatment,
+};
+
+/// `dialogues/knowledge.toml`: what is true in every language. Relations and citations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knowledge {
+    pub format_version: u32,
+    /// Source id → citation (an article section or a published reference).
+    pub sources: BTreeMap<String, String>,
+    pub scars: BTreeMap<ScarKind, ScarFacts>,
+    pub acne: BTreeMap<AcneKind, AcneFacts>,
+    pub treatments: BTreeMap<Treatment, TreatmentFacts>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScarFacts {
+    /// Clinic treatments the article recommends for this kind, in the order to show them.
+    pub treatments: Vec<Treatment>,
+    /// Whether the card always carries the darker-skin caution.
+    pub darker_skin_caution: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcneFacts {
+    pub risk: ScarRisk,
+    /// Clinic treatments the article names for this acne kind.
+    pub treatments: Vec<Treatment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreatmentFacts {
+    /// Scar kinds the article recommends it for (may be empty: acne-only treatments).
+    pub for_scars: Vec<ScarKind>,
+    /// Acne kinds the article names it for.
+    pub for_acne: Vec<AcneKind>,
+}
+
+/// One language: every file of `dialogues/<lang>/`.
+#[derive(Debug)]
+pub struct Language {
+    pub ui: Ui,
+    pub scars: BTreeMap<ScarKind, ScarText>,
+    pub acne: AcneFile,
+    pub treatments: BTreeMap<Treatment, TreatmentText>,
+    pub care: CareFile,
+    pub safety: SafetyFile,
+    pub questions: QuestionsFile,
+}
+
+/// `ui.toml`: the conversation's own words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// The language's own name, shown in a future language switch.
+    pub language_name: String,
+    pub greeting: String,
+    pub disclaimer: String,
+    pub main_question: String,
+    pub topics: BTreeMap<Topic, String>,
+    pub buttons: Buttons,
+    pub identify: IdentifyText,
+    pub results: ResultsText,
+    pub prevent_question: String,
+    pub treatments_question: String,
+    pub hints: Hints,
+    pub commands: CommandTexts,
+    pub card: CardHeadings,
+    /// Words that work like the navigation buttons when typed.
+    pub keywords: NavKeywords,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buttons {
+    pub back: String,
+    pub start_over: String,
+    pub done: String,
+    pub not_sure: String,
+    /// Put before a selected option in the multi-select.
+    pub selected_mark: String,
+    pub yes: String,
+    pub no: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyText {
+    pub question: String,
+    pub none_selected: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsText {
+    pub intro: String,
+    pub next_question: String,
+    /// Title of the card of notes that apply before any clinic treatment.
+    pub before_treatment_title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hints {
+    pub unknown_text: String,
+    pub media: String,
+    pub edited: String,
+    pub expired: String,
+    pub invalid: String,
+    pub group: String,
+    pub console_prompt: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandTexts {
+    /// Command descriptions for setMyCommands (at most 256 characters each).
+    pub descriptions: CommandDescriptions,
+    pub help: String,
+    pub privacy: String,
+    pub forgotten: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDescriptions {
+    pub start: String,
+    pub help: String,
+    pub cancel: String,
+    pub privacy: String,
+    pub forget: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardHeadings {
+    pub disclaimer: String,
+    pub what: String,
+    pub fades: String,
+    pub where_: String,
+    pub home: String,
+    pub clinic: String,
+    pub sessions: String,
+    pub downtime: String,
+    pub salon: String,
+    pub doctor: String,
+    pub sources: String,
+    pub does: String,
+    pub helps_with: String,
+    pub acne_kinds: String,
+    pub clinic_only: String,
+    pub risk: String,
+    pub measures: String,
+    pub your_shape: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NavKeywords {
+    pub back: Vec<String>,
+    pub start_over: Vec<String>,
+    pub done: Vec<String>,
+    pub not_sure: Vec<String>,
+    pub yes: Vec<String>,
+    pub no: Vec<String>,
+}
+
+/// One entry of `scars.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScarText {
+    /// The option in "What do your marks look like?".
+    pub label: String,
+    pub title: String,
+    /// Typed words that select this kind ("red", "crater").
+    pub keywords: Vec<String>,
+    pub what: String,
+    pub fades: String,
+    #[serde(default, rename = "where")]
+    pub where_: Option<String>,
+    pub home: Vec<String>,
+    pub salon: String,
+    pub doctor: String,
+    #[serde(default)]
+    pub dent_shapes: BTreeMap<DentShape, ShapeText>,
+    #[serde(default)]
+    pub lump_shapes: BTreeMap<LumpShape, ShapeText>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeText {
+    pub name: String,
+    pub text: String,
+    pub sources: Vec<String>,
+}
+
+/// `acne.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcneFile {
+    /// Where scars tend to form, shown above the acne kinds.
+    pub where_scars_form: String,
+    pub where_sources: Vec<String>,
+    pub kinds: BTreeMap<AcneKind, AcneText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcneText {
+    pub label: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub risk: String,
+    pub measures: Vec<String>,
+    pub doctor: String,
+    pub sources: Vec<String>,
+}
+
+/// One entry of `treatments.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreatmentText {
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub does: String,
+    pub downtime: String,
+    pub sessions: String,
+    pub sources: Vec<String>,
+}
+
+/// `care.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareFile {
+    pub title: String,
+    pub intro: String,
+    pub doctor: String,
+    pub habits: BTreeMap<CareHabit, HabitText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HabitText {
+    pub title: String,
+    pub text: String,
+    pub sources: Vec<String>,
+}
+
+/// `safety.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyFile {
+    pub red_flags: RedFlags,
+    pub pregnancy: Note,
+    pub darker_skin: Note,
+    pub isotretinoin: Note,
+    pub active_acne: Note,
+    pub several_sessions: Note,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedFlags {
+    pub title: String,
+    pub items: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub text: String,
+    pub sources: Vec<String>,
+}
+
+/// `questions.toml`: the follow-ups and the mirror self-checks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionsFile {
+    pub follow_ups: BTreeMap<FollowUp, String>,
+    pub self_check: SelfCheckText,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfCheckText {
+    pub intro: String,
+    pub flat: FlatCheck,
+    pub dents: DentsCheck,
+    pub raised: RaisedCheck,
+    /// The card shown when no check found a mark.
+    pub no_match: String,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlatCheck {
+    pub question: String,
+    pub fades: String,
+    pub stays: String,
+    pub both: String,
+    pub none: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DentsCheck {
+    pub question: String,
+    pub icepick: String,
+    pub boxcar: String,
+    pub rolling: String,
+    pub none: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaisedCheck {
+    pub question: String,
+    pub within: String,
+    pub beyond: String,
+    pub none: String,
+}

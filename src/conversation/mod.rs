@@ -1,0 +1,458 @@
+//! The conversation: a pure step function from (state, input) to (new state, what to show).
+//!
+//! It knows nothing about Telegram or terminals: the Telegram and console adapters translate
+//! updates into [`Input`] and [`Outcome`] into messages, so every face says the same thing and
+//! tests can walk every path without a network.
+//!
+//! A sample conversation (buttons in brackets):
+//!
+//! ```text
+//! user  /start
+//! bot   Welcome … general information, not a diagnosis. What would you like to do?
+//!       [Identify my scars] [Prevent scars from acne I have now] [Daily care] [Treatments explained]
+//! user  [Identify my scars]
+//! bot   What do your marks look like? Tap all that apply, then Done.
+//!       [Red or pink flat marks] [Brown or dark flat marks] [Dents, pits or craters] …
+//! user  [Dents, pits or craters]  [Done ✓]
+//! bot   Do you still get new spots?  [Yes] [No]
+//! user  [No]
+//! bot   Does your skin tend to darken after spots, cuts or sun?  [Yes] [No]
+//! user  [Yes]
+//! bot   (card) Dents, pits or craters … when to see a dermatologist
+//!       (card) Before any clinic treatment … darker-skin caution …
+//!       What next?  [Daily care] [Treatments explained] [« Back] [Start over]
+//! ```
+
+mod render;
+mod typed;
+
+pub use typed::{mentions, normalize};
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::{Content, Pack};
+use crate::knowledge::{
+    AcneKind, DentShape, DentsAnswer, FlatAnswer, FollowUp, LumpShape, RaisedAnswer, ScarKind,
+    Topic, Treatment,
+};
+
+/// Where a chat is in the conversation. Each variant carries exactly the answers so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    /// No conversation yet, or it was forgotten.
+    #[default]
+    Idle,
+    MainMenu,
+    /// "What do your marks look like?" with the kinds ticked so far.
+    Identify {
+        picked: Vec<ScarKind>,
+    },
+    /// The mirror self-checks; the current check is the first one unanswered.
+    SelfCheck {
+        checks: Checks,
+    },
+    /// The follow-up questions; the current one is the first of [`FollowUp::for_kinds`] unanswered.
+    FollowUps {
+        marks: Marks,
+        answers: Vec<(FollowUp, bool)>,
+    },
+    /// The advice cards were sent; "What next?".
+    Results {
+        marks: Marks,
+        answers: Vec<(FollowUp, bool)>,
+    },
+    /// "Which acne do you have now?"
+    Prevent,
+    /// A prevention card was sent; "What next?".
+    PreventAdvice {
+        acne: AcneKind,
+    },
+    /// The daily-care card was sent; "What next?".
+    Care,
+    /// "Which treatment would you like explained?" (also after each treatment card).
+    Treatments,
+}
+
+/// How the scar kinds were found: ticked directly, or through the self-checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Marks {
+    Picked(Vec<ScarKind>),
+    Checked(Checks),
+}
+
+/// Answers to the three mirror self-checks, in the order they are asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checks {
+    pub flat: Option<FlatAnswer>,
+    pub dents: Option<DentsAnswer>,
+    pub raised: Option<RaisedAnswer>,
+}
+
+impl Checks {
+    /// The scar kinds the answers point to, in menu order.
+    pub fn kinds(&self) -> Vec<ScarKind> {
+        let mut kinds = Vec::new();
+        match self.flat {
+            Some(FlatAnswer::Fades) => kinds.push(ScarKind::Redness),
+            Some(FlatAnswer::Stays) => kinds.push(ScarKind::Pigmentation),
+            Some(FlatAnswer::Both) => kinds.extend([ScarKind::Redness, ScarKind::Pigmentation]),
+            Some(FlatAnswer::NoFlat) | None => {}
+        }
+        if self.dent_shape().is_some() {
+            kinds.push(ScarKind::Dents);
+        }
+        if self.lump_shape().is_some() {
+            kinds.push(ScarKind::Lumps);
+        }
+        kinds
+    }
+
+    pub fn dent_shape(&self) -> Option<DentShape> {
+        match self.dents? {
+            DentsAnswer::Icepick => Some(DentShape::Icepick),
+            DentsAnswer::Boxcar => Some(DentShape::Boxcar),
+            DentsAnswer::Rolling => Some(DentShape::Rolling),
+            DentsAnswer::NoDents => None,
+        }
+    }
+
+    pub fn lump_shape(&self) -> Option<LumpShape> {
+        match self.raised? {
+            RaisedAnswer::Within => Some(LumpShape::Raised),
+            RaisedAnswer::Beyond => Some(LumpShape::Keloid),
+            RaisedAnswer::NoRaised => None,
+        }
+    }
+
+    /// Clears the last answer given, for Back. Returns false when there was none.
+    fn undo_last(&mut self) -> bool {
+        if self.raised.take().is_some() || self.dents.take().is_some() {
+            return true;
+        }
+        self.flat.take().is_some()
+    }
+}
+
+impl Marks {
+    pub fn kinds(&self) -> Vec<ScarKind> {
+        match self {
+            Self::Picked(kinds) => ScarKind::all().filter(|k| kinds.contains(k)).collect(),
+            Self::Checked(checks) => checks.kinds(),
+        }
+    }
+
+    fn checks(&self) -> Option<&Checks> {
+        match self {
+            Self::Checked(c) => Some(c),
+            Self::Picked(_) => None,
+        }
+    }
+}
+
+/// What a button does. Telegram encodes it as callback data, the console as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Topic(Topic),
+    Toggle(ScarKind),
+    Done,
+    NotSure,
+    Flat(FlatAnswer),
+    Dents(DentsAnswer),
+    Raised(RaisedAnswer),
+    Answer(FollowUp, bool),
+    Acne(AcneKind),
+    Treatment(Treatment),
+    Back,
+    StartOver,
+}
+
+/// Something a person did, as the conversation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// `/start` (a deep-link payload is ignored for now).
+    Start,
+    Help,
+    /// `/cancel`: back to the main menu.
+    Cancel,
+    Privacy,
+    /// `/forget`: erase the state now.
+    Forget,
+    /// A command the bot does not have.
+    UnknownCommand,
+    /// A button on the current menu.
+    Tap(Action),
+    /// A button on a menu that is no longer current, or after the state expired.
+    Stale,
+    /// Callback data that does not parse: forged or from another version.
+    Forged,
+    /// Typed text.
+    Text(String),
+    /// A photo, sticker, voice message, document or anything else that is not text.
+    Media,
+    /// An edit of an earlier message.
+    Edited,
+}
+
+/// One button of a [`Screen`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub action: Action,
+}
+
+/// The current question: text (Telegram HTML) and rows of buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    pub text: String,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+impl Screen {
+    /// Buttons in reading order; typed numbers count in this order.
+    pub fn flat_buttons(&self) -> impl Iterator<Item = &Button> {
+        self.buttons.iter().flatten()
+    }
+}
+
+/// What one step produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: State,
+    /// A short line before the screen (or a pop-up for a tap): a hint, help, the greeting.
+    pub notice: Option<String>,
+    /// Advice cards, each its own message so it stays in the chat.
+    pub cards: Vec<String>,
+    /// The question to show now. `None` only after `/forget`.
+    pub screen: Option<Screen>,
+}
+
+/// The conversation over one language's content.
+#[derive(Clone, Copy)]
+pub struct Conversation<'a> {
+    pub content: &'a Content,
+    pub pack: &'a Pack,
+}
+
+impl<'a> Conversation<'a> {
+    pub fn new(content: &'a Content, pack: &'a Pack) -> Self {
+        Self { content, pack }
+    }
+
+    /// Advances the conversation by one input. Never fails: bad input re-asks the question.
+    pub fn step(&self, state: &State, input: Input) -> Outcome {
+        let ui = &self.pack.ui;
+        // An idle chat has no question to repeat; the main menu is the question.
+        let current = match state {
+            State::Idle => State::MainMenu,
+            other => other.clone(),
+        };
+        match input {
+            Input::Start => self.show(State::MainMenu, Some(self.greeting())),
+            Input::Cancel => self.show(State::MainMenu, None),
+            Input::Help => self.show(current, Some(ui.commands.help.clone())),
+            Input::Privacy => self.show(current, Some(ui.commands.privacy.clone())),
+            Input::Forget => Outcome {
+                state: State::Idle,
+                notice: Some(ui.commands.forgotten.clone()),
+                cards: Vec::new(),
+                screen: None,
+            },
+            Input::UnknownCommand => self.show(current, Some(ui.hints.unknown_text.clone())),
+            Input::Media => self.show(current, Some(ui.hints.media.clone())),
+            Input::Edited => self.show(current, Some(ui.hints.edited.clone())),
+            Input::Stale => self.show(current, Some(ui.hints.expired.clone())),
+            Input::Forged => self.show(current, Some(ui.hints.invalid.clone())),
+            Input::Tap(_) if *state == State::Idle => {
+                self.show(State::MainMenu, Some(ui.hints.expired.clone()))
+            }
+            Input::Tap(action) => self
+                .apply(&current, action)
+                .unwrap_or_else(|| self.show(current, Some(ui.hints.expired.clone()))),
+            Input::Text(_) if *state == State::Idle => {
+                self.show(State::MainMenu, Some(self.greeting()))
+            }
+            Input::Text(text) => self.receive_text(current, &text),
+        }
+    }
+
+    /// The greeting and the one-line disclaimer that open every conversation.
+    fn greeting(&self) -> String {
+        format!(
+            "{}\n<i>{}</i>",
+            self.pack.ui.greeting, self.pack.ui.disclaimer
+        )
+    }
+
+    /// The screen for a state, with no cards.
+    fn show(&self, state: State, notice: Option<String>) -> Outcome {
+        let screen = self.screen(&state);
+        Outcome {
+            state,
+            notice,
+            cards: Vec::new(),
+            screen: Some(screen),
+        }
+    }
+
+    fn with_cards(&self, state: State, cards: Vec<String>) -> Outcome {
+        Outcome {
+            cards,
+            ..self.show(state, None)
+        }
+    }
+
+    /// Applies a button to the state it was shown for. `None` when the button does not belong to
+    /// the current question (an older menu, a double tap): the caller treats it as expired.
+    fn apply(&self, state: &State, action: Action) -> Option<Outcome> {
+        match (state, action) {
+            (_, Action::StartOver) => Some(self.show(State::MainMenu, None)),
+            (_, Action::Back) => Some(self.show(back(state), None)),
+            (
+                State::MainMenu | State::Results { .. } | State::PreventAdvice { .. } | State::Care,
+                Action::Topic(topic),
+            ) if self.topics_on(state).contains(&topic) => Some(self.receive_topic(topic)),
+            (State::Identify { picked }, action) => self.receive_marks(picked, action),
+            (State::SelfCheck { checks }, action) => self.receive_self_check(checks, action),
+            (State::FollowUps { marks, answers }, Action::Answer(question, yes)) => {
+                self.receive_follow_up(marks, answers, question, yes)
+            }
+            (State::Prevent, Action::Acne(acne)) => {
+                Some(self.with_cards(State::PreventAdvice { acne }, vec![self.acne_card(acne)]))
+            }
+            (State::Treatments, Action::Treatment(t)) => {
+                Some(self.with_cards(State::Treatments, vec![self.treatment_card(t)]))
+            }
+            _ => None,
+        }
+    }
+
+    fn receive_topic(&self, topic: Topic) -> Outcome {
+        match topic {
+            Topic::Identify => self.show(State::Identify { picked: Vec::new() }, None),
+            Topic::Prevent => self.show(State::Prevent, None),
+            Topic::Care => self.with_cards(State::Care, vec![self.care_card()]),
+            Topic::Treatments => self.show(State::Treatments, None),
+        }
+    }
+
+    fn receive_marks(&self, picked: &[ScarKind], action: Action) -> Option<Outcome> {
+        match action {
+            Action::Toggle(kind) => {
+                let mut picked = picked.to_vec();
+                match picked.iter().position(|k| *k == kind) {
+                    Some(i) => {
+                        picked.remove(i);
+                    }
+                    None => picked.push(kind),
+                }
+                picked.sort();
+                Some(self.show(State::Identify { picked }, None))
+            }
+            Action::NotSure => Some(self.show(
+                State::SelfCheck {
+                    checks: Checks::default(),
+                },
+                None,
+            )),
+            Action::Done if picked.is_empty() => Some(self.show(
+                State::Identify { picked: Vec::new() },
+                Some(self.pack.ui.identify.none_selected.clone()),
+            )),
+            Action::Done => Some(self.after_marks(Marks::Picked(picked.to_vec()), Vec::new())),
+            _ => None,
+        }
+    }
+
+    fn receive_self_check(&self, checks: &Checks, action: Action) -> Option<Outcome> {
+        let mut checks = checks.clone();
+        match (checks.flat, checks.dents, action) {
+            (None, _, Action::Flat(a)) => checks.flat = Some(a),
+            (Some(_), None, Action::Dents(a)) => checks.dents = Some(a),
+            (Some(_), Some(_), Action::Raised(a)) => {
+                checks.raised = Some(a);
+                return Some(self.after_marks(Marks::Checked(checks), Vec::new()));
+            }
+            _ => return None,
+        }
+        Some(self.show(State::SelfCheck { checks }, None))
+    }
+
+    fn receive_follow_up(
+        &self,
+        marks: &Marks,
+        answers: &[(FollowUp, bool)],
+        question: FollowUp,
+        yes: bool,
+    ) -> Option<Outcome> {
+        if next_follow_up(marks, answers) != Some(question) {
+            return None;
+        }
+        let mut answers = answers.to_vec();
+        answers.push((question, yes));
+        Some(self.after_marks(marks.clone(), answers))
+    }
+
+    /// Asks the next follow-up, or gives the advice when none is left.
+    fn after_marks(&self, marks: Marks, answers: Vec<(FollowUp, bool)>) -> Outcome {
+        if next_follow_up(&marks, &answers).is_some() {
+            return self.show(State::FollowUps { marks, answers }, None);
+        }
+        let cards = self.advice_cards(&marks, &answers);
+        self.with_cards(State::Results { marks, answers }, cards)
+    }
+
+    /// Topics offered on a "What next?" screen: the ones not just shown.
+    fn topics_on(&self, state: &State) -> Vec<Topic> {
+        match state {
+            State::MainMenu => Topic::all().collect(),
+            State::Results { .. } | State::PreventAdvice { .. } => {
+                vec![Topic::Care, Topic::Treatments]
+            }
+            State::Care => vec![Topic::Identify, Topic::Treatments],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The first follow-up not answered yet.
+fn next_follow_up(marks: &Marks, answers: &[(FollowUp, bool)]) -> Option<FollowUp> {
+    FollowUp::for_kinds(&marks.kinds())
+        .into_iter()
+        .find(|q| !answers.iter().any(|(a, _)| a == q))
+}
+
+/// Where Back leads from each state: the previous question, with its answer undone.
+pub fn back(state: &State) -> State {
+    let before_follow_ups = |marks: &Marks| match marks {
+        Marks::Picked(picked) => State::Identify {
+            picked: picked.clone(),
+        },
+        Marks::Checked(checks) => {
+            let mut checks = checks.clone();
+            checks.undo_last();
+            State::SelfCheck { checks }
+        }
+    };
+    match state {
+        State::Idle | State::MainMenu | State::Identify { .. } => State::MainMenu,
+        State::SelfCheck { checks } => {
+            let mut checks = checks.clone();
+            if checks.undo_last() {
+                State::SelfCheck { checks }
+            } else {
+                State::Identify { picked: Vec::new() }
+            }
+        }
+        State::FollowUps { marks, answers } | State::Results { marks, answers } => {
+            match answers.split_last() {
+                Some((_, earlier)) => State::FollowUps {
+                    marks: marks.clone(),
+                    answers: earlier.to_vec(),
+                },
+                None => before_follow_ups(marks),
+            }
+        }
+        State::Prevent | State::Care | State::Treatments => State::MainMenu,
+        State::PreventAdvice { .. } => State::Prevent,
+    }
+}

@@ -1,0 +1,94 @@
+//! Wiring only: configuration, logging, content, then the Telegram bot or the console.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use scar_guide::config::Config;
+use scar_guide::content::Content;
+
+/// Scar Guide: acne-scar advice on Telegram, or in this terminal with `console`.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Load wording from this dialogues/ folder instead of the copy built into the binary.
+    #[arg(long, global = true, value_name = "DIR")]
+    dialogues: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Mode>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Run the Telegram bot (the default). Needs TELOXIDE_TOKEN.
+    Run,
+    /// Run the conversation in this terminal: no token, no network.
+    Console {
+        /// Language code of the wording to use.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Check the dialogues/ content and exit.
+    Check,
+}
+
+fn main() -> ExitCode {
+    // A missing .env file is normal; the environment alone is enough.
+    let _ = dotenvy::dotenv();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+
+    let content = match &cli.dialogues {
+        Some(dir) => Content::from_dir(dir),
+        None => Content::embedded(),
+    };
+    let content = match content {
+        Ok(content) => Arc::new(content),
+        Err(err) => {
+            eprintln!("error: invalid content: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    match cli.command.unwrap_or(Mode::Run) {
+        Mode::Check => {
+            println!("dialogues OK: {} language(s)", content.packs().count());
+            ExitCode::SUCCESS
+        }
+        Mode::Console { lang } => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            match scar_guide::console::run(&content, Some(&lang), stdin, stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: console: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Mode::Run => {
+            let config = match Config::from_env() {
+                Ok(config) => config,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(scar_guide::telegram::run::run(config, content)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

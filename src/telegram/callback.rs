@@ -1,0 +1,124 @@
+//! Callback data: one typed, versioned value with one encoder and one parser.
+//!
+//! Format: `1:<tag>[:<key>[:<key>]]`, keys being the `snake_case` names from
+//! [`crate::knowledge`]. Anyone can read and forge callback data, so the parser accepts only
+//! exact, known values; everything else is `None` and the handler answers it as invalid. The
+//! version prefix lets a future format coexist with menus still open in people's chats.
+
+use crate::conversation::Action;
+use crate::knowledge::{
+    AcneKind, DentsAnswer, FlatAnswer, FollowUp, RaisedAnswer, ScarKind, Topic, Treatment,
+};
+
+/// Bumped when the format changes incompatibly.
+pub const VERSION: &str = "1";
+
+/// Telegram's limit for callback data, in bytes.
+pub const MAX_BYTES: usize = 64;
+
+/// Encodes an action as callback data.
+pub fn encode(action: Action) -> String {
+    let body = match action {
+        Action::Topic(t) => format!("topic:{}", t.key()),
+        Action::Toggle(k) => format!("pick:{}", k.key()),
+        Action::Done => "done".to_owned(),
+        Action::NotSure => "unsure".to_owned(),
+        Action::Flat(a) => format!("flat:{}", a.key()),
+        Action::Dents(a) => format!("dents:{}", a.key()),
+        Action::Raised(a) => format!("raised:{}", a.key()),
+        Action::Answer(q, yes) => format!("ans:{}:{}", q.key(), if yes { "y" } else { "n" }),
+        Action::Acne(a) => format!("acne:{}", a.key()),
+        Action::Treatment(t) => format!("tr:{}", t.key()),
+        Action::Back => "back".to_owned(),
+        Action::StartOver => "over".to_owned(),
+    };
+    format!("{VERSION}:{body}")
+}
+
+/// Parses callback data; `None` for anything [`encode`] would not produce.
+pub fn parse(data: &str) -> Option<Action> {
+    let body = data.strip_prefix(VERSION)?.strip_prefix(':')?;
+    let mut parts = body.split(':');
+    let tag = parts.next()?;
+    let first = parts.next();
+    let second = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    let action = match (tag, first, second) {
+        ("topic", Some(k), None) => Action::Topic(k.parse::<Topic>().ok()?),
+        ("pick", Some(k), None) => Action::Toggle(k.parse::<ScarKind>().ok()?),
+        ("done", None, None) => Action::Done,
+        ("unsure", None, None) => Action::NotSure,
+        ("flat", Some(k), None) => Action::Flat(k.parse::<FlatAnswer>().ok()?),
+        ("dents", Some(k), None) => Action::Dents(k.parse::<DentsAnswer>().ok()?),
+        ("raised", Some(k), None) => Action::Raised(k.parse::<RaisedAnswer>().ok()?),
+        ("ans", Some(k), Some("y")) => Action::Answer(k.parse::<FollowUp>().ok()?, true),
+        ("ans", Some(k), Some("n")) => Action::Answer(k.parse::<FollowUp>().ok()?, false),
+        ("acne", Some(k), None) => Action::Acne(k.parse::<AcneKind>().ok()?),
+        ("tr", Some(k), None) => Action::Treatment(k.parse::<Treatment>().ok()?),
+        ("back", None, None) => Action::Back,
+        ("over", None, None) => Action::StartOver,
+        _ => return None,
+    };
+    // Reject non-canonical spellings (strum parsing is exact, but be explicit about the rule).
+    (encode(action) == data).then_some(action)
+}
+
+/// Every action there is, for exhaustive tests of the codec.
+pub fn all_actions() -> Vec<Action> {
+    let mut all = vec![
+        Action::Done,
+        Action::NotSure,
+        Action::Back,
+        Action::StartOver,
+    ];
+    all.extend(Topic::all().map(Action::Topic));
+    all.extend(ScarKind::all().map(Action::Toggle));
+    all.extend(FlatAnswer::all().map(Action::Flat));
+    all.extend(DentsAnswer::all().map(Action::Dents));
+    all.extend(RaisedAnswer::all().map(Action::Raised));
+    for q in FollowUp::all() {
+        all.extend([Action::Answer(q, true), Action::Answer(q, false)]);
+    }
+    all.extend(AcneKind::all().map(Action::Acne));
+    all.extend(Treatment::all().map(Action::Treatment));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips_within_64_bytes() {
+        for action in all_actions() {
+            let data = encode(action);
+            assert!(data.len() <= MAX_BYTES, "{data}");
+            assert_eq!(parse(&data), Some(action), "{data}");
+        }
+    }
+
+    #[test]
+    fn forged_data_is_rejected() {
+        for forged in [
+            "",
+            "1",
+            "1:",
+            "2:done",
+            "1:done:x",
+            "1:pick:",
+            "1:pick:purple",
+            "1:ans:red_flag:maybe",
+            "1:tr:laser",
+            "1:topic:Identify",
+            "1:pick:redness:extra",
+            "done",
+            "1:back ",
+            "1:pick:redness\u{0}",
+            &"x".repeat(200),
+        ] {
+            assert_eq!(parse(forged), None, "{forged:?}");
+        }
+    }
+}

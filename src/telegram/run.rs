@@ -1,0 +1,213 @@
+//! Start-up and shutdown of the Telegram mode.
+//!
+//! teloxide's dispatcher panics when its first getMe fails and listens only for SIGINT, so this
+//! module checks the Bot API first (retrying with capped backoff), registers the commands (a
+//! failure is a warning), and turns both SIGINT and SIGTERM into a clean dispatcher shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::dialogue::Storage as _;
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, Me};
+use teloxide::update_listeners::polling_default;
+use teloxide::{ApiError, RequestError};
+
+use super::storage::ExpiringStorage;
+use super::{HandlerError, Session};
+use crate::config::Config;
+use crate::content::{Content, DEFAULT_LANGUAGE};
+
+/// First wait after a failed start-up call; doubled each time up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Why the bot could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "the Bot API rejected TELOXIDE_TOKEN (401 Unauthorized): check the token from @BotFather"
+    )]
+    InvalidToken,
+}
+
+/// Builds the bot from the configuration (the API URL honoured for a local Bot API server).
+pub fn bot(config: &Config) -> Bot {
+    let bot = Bot::new(config.token.expose());
+    match &config.api_url {
+        Some(url) => bot.set_api_url(url.clone()),
+        None => bot,
+    }
+}
+
+/// Runs the bot until SIGINT or SIGTERM.
+pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> {
+    let bot = bot(&config);
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(signal_notifier(shutdown.clone()));
+
+    let Some(me) = wait_for_api(&bot, &shutdown).await? else {
+        log::info!("stopped before the Bot API answered");
+        return Ok(());
+    };
+    log::info!("connected as @{}", me.username());
+    register_commands(&bot, &content).await;
+
+    let storage = ExpiringStorage::<Session>::new(config.state_ttl, config.state_capacity).erase();
+    let mut dispatcher = Dispatcher::builder(bot.clone(), super::schema())
+        .dependencies(super::dependencies(content, storage))
+        // The default handler would log the whole update, user text included, at WARN.
+        .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
+        .error_handler(Arc::new(QuietErrors))
+        .build();
+
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.notified().await;
+        log::info!("stopping: finishing updates in flight");
+        // The dispatcher may not be running yet (IdleShutdownError); try until it is.
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let listener = polling_default(bot.clone()).await;
+        let result = dispatcher
+            .try_dispatch_with_listener(
+                listener,
+                teloxide::error_handlers::LoggingErrorHandler::with_custom_text("polling failed"),
+            )
+            .await;
+        match result {
+            Ok(()) => break,
+            Err(RequestError::Api(ApiError::InvalidToken)) => return Err(RunError::InvalidToken),
+            Err(err) => {
+                log::warn!(
+                    "Bot API unavailable ({}); retrying in {}s",
+                    error_kind(&err),
+                    backoff.as_secs()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Calls getMe until it answers, with capped exponential backoff. `None` if asked to stop first.
+async fn wait_for_api(bot: &Bot, shutdown: &tokio::sync::Notify) -> Result<Option<Me>, RunError> {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match bot.get_me().await {
+            Ok(me) => return Ok(Some(me)),
+            Err(RequestError::Api(ApiError::InvalidToken)) => return Err(RunError::InvalidToken),
+            Err(err) => {
+                log::warn!(
+                    "Bot API unreachable ({}); retrying in {}s",
+                    error_kind(&err),
+                    backoff.as_secs()
+                );
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.notified() => return Ok(None),
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Registers /start, /help, /cancel, /privacy and /forget, once per language.
+pub async fn register_commands(bot: &Bot, content: &Content) {
+    for pack in content.packs() {
+        let d = &pack.ui.commands.descriptions;
+        let commands = vec![
+            BotCommand::new("start", &d.start),
+            BotCommand::new("help", &d.help),
+            BotCommand::new("cancel", &d.cancel),
+            BotCommand::new("privacy", &d.privacy),
+            BotCommand::new("forget", &d.forget),
+        ];
+        let mut request = bot.set_my_commands(commands);
+        // The default language is registered without a code so it covers everyone else.
+        if pack.code != DEFAULT_LANGUAGE {
+            request = request.language_code(pack.code.clone());
+        }
+        if let Err(err) = request.await {
+            log::warn!(
+                "could not register the {} commands: {}",
+                pack.code,
+                error_kind(&err)
+            );
+        }
+    }
+}
+
+/// Resolves when SIGINT or SIGTERM arrives (Docker and systemd send SIGTERM).
+async fn signal_notifier(shutdown: Arc<tokio::sync::Notify>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                log::warn!("cannot listen for SIGTERM ({err}); only Ctrl-C stops the bot");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    // notify_one stores a permit, so a waiter that starts later still wakes.
+    shutdown.notify_one();
+}
+
+/// A log-safe description of a Bot API error: its kind, never a message text or the token
+/// (teloxide already strips the token from network errors).
+pub fn error_kind(err: &RequestError) -> String {
+    match err {
+        RequestError::Api(api) => format!("API error: {api}"),
+        RequestError::MigrateToChatId(_) => "chat migrated".to_owned(),
+        RequestError::RetryAfter(secs) => format!("rate limited for {}s", secs.seconds()),
+        RequestError::Network(e) if e.is_timeout() => "timeout".to_owned(),
+        RequestError::Network(e) if e.is_connect() => "connection failed".to_owned(),
+        RequestError::Network(_) => "network error".to_owned(),
+        RequestError::InvalidJson { .. } => "invalid JSON from the Bot API".to_owned(),
+        RequestError::Io(_) => "I/O error".to_owned(),
+    }
+}
+
+/// Logs handler errors by kind only: a request error's Debug can carry message text.
+struct QuietErrors;
+
+impl ErrorHandler<HandlerError> for QuietErrors {
+    fn handle_error(
+        self: Arc<Self>,
+        error: HandlerError,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        let kind = match error.downcast_ref::<RequestError>() {
+            Some(err) => error_kind(err),
+            None => "storage or handler error".to_owned(),
+        };
+        Box::pin(async move { log::warn!("a handler failed: {kind}") })
+    }
+}

@@ -1,0 +1,150 @@
+//! Per-chat state in memory that forgets idle chats.
+//!
+//! teloxide's `InMemStorage` never evicts, so memory would grow with every chat ever seen. This
+//! implements teloxide's `Storage` over a moka cache: `time_to_idle` evicts conversations idle
+//! for the TTL and `max_capacity` bounds memory however many chats arrive.
+//!
+//! moka measures time with its own clock, which tests cannot pause. Each entry therefore also
+//! records when it was last written on tokio's clock, and a read treats an entry older than the
+//! TTL as gone. The two agree in production; the second makes expiry testable with paused time
+//! and exact at the boundary (moka evicts lazily).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use moka::sync::Cache;
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::ChatId;
+use tokio::time::Instant;
+
+#[derive(Clone)]
+struct Entry<D> {
+    value: D,
+    written: Instant,
+}
+
+/// An expiring, bounded dialogue storage.
+pub struct ExpiringStorage<D> {
+    cache: Cache<ChatId, Entry<D>>,
+    ttl: Duration,
+}
+
+impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
+    /// A storage that forgets a chat `ttl` after its last update and keeps at most `capacity`.
+    pub fn new(ttl: Duration, capacity: u64) -> Arc<Self> {
+        let cache = Cache::builder()
+            .time_to_idle(ttl)
+            .max_capacity(capacity)
+            .build();
+        Arc::new(Self { cache, ttl })
+    }
+
+    fn read(&self, chat_id: ChatId) -> Option<D> {
+        let entry = self.cache.get(&chat_id)?;
+        if entry.written.elapsed() >= self.ttl {
+            self.cache.invalidate(&chat_id);
+            return None;
+        }
+        Some(entry.value)
+    }
+
+    /// Conversations held now (approximate: moka counts lazily).
+    pub fn len(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
+    type Error = Infallible;
+
+    /// Removing a chat that is not there is not an error: `/forget` must always succeed.
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), Self::Error>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move {
+            self.cache.invalidate(&chat_id);
+            Ok(())
+        })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: D,
+    ) -> BoxFuture<'static, Result<(), Self::Error>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move {
+            self.cache.insert(
+                chat_id,
+                Entry {
+                    value: dialogue,
+                    written: Instant::now(),
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<D>, Self::Error>> {
+        Box::pin(async move { Ok(self.read(chat_id)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn forgets_a_chat_after_the_ttl_and_not_before() {
+        let storage = ExpiringStorage::<u32>::new(Duration::from_secs(60), 10);
+        let chat = ChatId(7);
+        storage.clone().update_dialogue(chat, 1).await.unwrap();
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(1));
+        // A write restarts the clock.
+        storage.clone().update_dialogue(chat, 2).await.unwrap();
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(2));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn remove_is_idempotent_and_other_chats_stay() {
+        let storage = ExpiringStorage::<u32>::new(Duration::from_secs(60), 10);
+        storage.clone().update_dialogue(ChatId(1), 1).await.unwrap();
+        storage.clone().update_dialogue(ChatId(2), 2).await.unwrap();
+        storage.clone().remove_dialogue(ChatId(1)).await.unwrap();
+        storage.clone().remove_dialogue(ChatId(1)).await.unwrap();
+        assert_eq!(storage.clone().get_dialogue(ChatId(1)).await.unwrap(), None);
+        assert_eq!(
+            storage.clone().get_dialogue(ChatId(2)).await.unwrap(),
+            Some(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn capacity_bounds_memory() {
+        let storage = ExpiringStorage::<u32>::new(Duration::from_secs(60), 100);
+        for i in 0..1_000 {
+            storage.clone().update_dialogue(ChatId(i), 0).await.unwrap();
+        }
+        assert!(storage.len() <= 100, "{}", storage.len());
+    }
+}
