@@ -651,7 +651,7 @@ fn validate_language(
         c.list(f, &format!("{k}.home"), &s.home)?;
         c.sources(f, k, &s.sources)?;
         let (needs_dents, needs_lumps) = (kind == ScarKind::Dents, kind == ScarKind::Lumps);
-        if needs_dents != !s.dent_shapes.is_empty() || needs_lumps != !s.lump_shapes.is_empty() {
+        if needs_dents == s.dent_shapes.is_empty() || needs_lumps == s.lump_shapes.is_empty() {
             return Err(ContentError::new(
                 &c.file(f),
                 k,

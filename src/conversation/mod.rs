@@ -305,6 +305,8 @@ impl<'a> Conversation<'a> {
     /// the current question (an older menu, a double tap): the caller treats it as expired.
     fn apply(&self, state: &State, action: Action) -> Option<Outcome> {
         match (state, action) {
+            // The main menu has neither button: such a tap comes from an older menu.
+            (State::MainMenu, Action::StartOver | Action::Back) => None,
             (_, Action::StartOver) => Some(self.show(State::MainMenu, None)),
             (_, Action::Back) => Some(self.show(back(state), None)),
             (

@@ -8,6 +8,11 @@ impl Conversation<'_> {
     /// the question again.
     pub(super) fn receive_text(&self, state: State, text: &str) -> Outcome {
         let normal = normalize(text);
+        // A button's own label or number is exactly a tap, so it wins over keywords: typing a
+        // ticked option's label unticks it, as tapping it does.
+        if let Some(action) = self.exact_button(&state, text, &normal) {
+            return self.apply_typed(state, action);
+        }
         // Scar words work on the main menu too: "keloid" there starts identification with it.
         if matches!(state, State::MainMenu | State::Identify { .. }) {
             let mentioned: Vec<ScarKind> = ScarKind::all()
@@ -29,39 +34,58 @@ impl Conversation<'_> {
             }
         }
         match self.typed_action(&state, text, &normal) {
-            Some(action) => self.apply(&state, action).unwrap_or_else(|| {
-                self.show(state.clone(), Some(self.pack.ui.hints.unknown_text.clone()))
-            }),
+            Some(action) => self.apply_typed(state, action),
             None => self.show(state, Some(self.pack.ui.hints.unknown_text.clone())),
         }
     }
 
-    /// The button a typed text means on this screen, if any.
-    fn typed_action(&self, state: &State, raw: &str, normal: &str) -> Option<Action> {
-        let screen = self.screen(state);
-        let buttons: Vec<_> = screen.flat_buttons().collect();
-        // An option's number, as the console shows them.
+    /// Applies a typed action. Typing "back" or "menu" on the main menu (which has neither
+    /// button) just shows the menu again; anything else that does not fit gets the hint.
+    fn apply_typed(&self, state: State, action: Action) -> Outcome {
+        if state == State::MainMenu && matches!(action, Action::Back | Action::StartOver) {
+            return self.show(state, None);
+        }
+        self.apply(&state, action).unwrap_or_else(|| {
+            self.show(state.clone(), Some(self.pack.ui.hints.unknown_text.clone()))
+        })
+    }
+
+    /// The button whose number (as the console shows them) or label was typed, if any.
+    fn exact_button(&self, state: &State, raw: &str, normal: &str) -> Option<Action> {
+        let buttons = self.normalized_buttons(state);
         if let Ok(n) = raw.trim().trim_end_matches('.').parse::<usize>() {
             return n
                 .checked_sub(1)
                 .and_then(|i| buttons.get(i))
-                .map(|b| b.action);
+                .map(|(_, action)| *action);
         }
+        buttons
+            .iter()
+            .find(|(label, _)| label == normal)
+            .map(|(_, action)| *action)
+    }
+
+    /// The screen's buttons in order, each as its normalized label without the ticked mark.
+    fn normalized_buttons(&self, state: &State) -> Vec<(String, Action)> {
         let mark = normalize(&self.pack.ui.buttons.selected_mark);
-        let label_of = |label: &str| {
-            let l = normalize(label);
-            l.strip_prefix(&mark)
-                .map(str::trim)
-                .map(str::to_owned)
-                .unwrap_or(l)
-        };
-        if let Some(b) = buttons.iter().find(|b| label_of(&b.label) == normal) {
-            return Some(b.action);
-        }
+        self.screen(state)
+            .flat_buttons()
+            .map(|b| {
+                let label = normalize(&b.label);
+                let label = match label.strip_prefix(&mark) {
+                    Some(rest) if !mark.is_empty() => rest.trim().to_owned(),
+                    _ => label,
+                };
+                (label, b.action)
+            })
+            .collect()
+    }
+
+    /// The button typed words mean on this screen (keywords: "yes", "back", "keloid"…), if any.
+    fn typed_action(&self, state: &State, raw: &str, normal: &str) -> Option<Action> {
         let k = &self.pack.ui.keywords;
         let raw_lower = raw.trim().to_lowercase();
-        let says =
-            |words: &[String]| words.iter().any(|w| *w == raw_lower) || mentions_any(normal, words);
+        let says = |words: &[String]| words.contains(&raw_lower) || mentions_any(normal, words);
         if says(&k.start_over) {
             return Some(Action::StartOver);
         }
@@ -131,11 +155,10 @@ impl Conversation<'_> {
             if normal.chars().count() < MIN_LABEL_WORDS_CHARS {
                 return None;
             }
-            let mut hits = buttons
-                .iter()
-                .filter(|b| mentions(&label_of(&b.label), normal));
+            let buttons = self.normalized_buttons(state);
+            let mut hits = buttons.iter().filter(|(label, _)| mentions(label, normal));
             match (hits.next(), hits.next()) {
-                (Some(b), None) => Some(b.action),
+                (Some((_, action)), None) => Some(*action),
                 _ => None,
             }
         })

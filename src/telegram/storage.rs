@@ -5,9 +5,10 @@
 //! for the TTL and `max_capacity` bounds memory however many chats arrive.
 //!
 //! moka measures time with its own clock, which tests cannot pause. Each entry therefore also
-//! records when it was last written on tokio's clock, and a read treats an entry older than the
-//! TTL as gone. The two agree in production; the second makes expiry testable with paused time
-//! and exact at the boundary (moka evicts lazily).
+//! records when it was last written on a [`Clock`] (tokio's by default), and a read treats an
+//! entry older than the TTL as gone. The two agree in production; the second makes expiry
+//! testable (paused tokio time, or a clock the test moves) and exact at the boundary (moka
+//! evicts lazily).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -25,25 +26,35 @@ struct Entry<D> {
     written: Instant,
 }
 
+/// Where the storage reads the time. Tests whose handlers run on another runtime than the test
+/// (the mock Bot API does that) cannot share a paused tokio clock, so they pass their own.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// An expiring, bounded dialogue storage.
 pub struct ExpiringStorage<D> {
     cache: Cache<ChatId, Entry<D>>,
     ttl: Duration,
+    clock: Clock,
 }
 
 impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
     /// A storage that forgets a chat `ttl` after its last update and keeps at most `capacity`.
     pub fn new(ttl: Duration, capacity: u64) -> Arc<Self> {
+        Self::with_clock(ttl, capacity, Arc::new(Instant::now))
+    }
+
+    /// Like [`ExpiringStorage::new`], reading the time from `clock`.
+    pub fn with_clock(ttl: Duration, capacity: u64, clock: Clock) -> Arc<Self> {
         let cache = Cache::builder()
             .time_to_idle(ttl)
             .max_capacity(capacity)
             .build();
-        Arc::new(Self { cache, ttl })
+        Arc::new(Self { cache, ttl, clock })
     }
 
     fn read(&self, chat_id: ChatId) -> Option<D> {
         let entry = self.cache.get(&chat_id)?;
-        if entry.written.elapsed() >= self.ttl {
+        if (self.clock)().saturating_duration_since(entry.written) >= self.ttl {
             self.cache.invalidate(&chat_id);
             return None;
         }
@@ -91,7 +102,7 @@ impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
                 chat_id,
                 Entry {
                     value: dialogue,
-                    written: Instant::now(),
+                    written: (self.clock)(),
                 },
             );
             Ok(())
