@@ -1,0 +1,362 @@
+//! The console face: the library's `console::run` over scripted input, and the real binary's
+//! modes (`console`, `check`, the default run mode) as a person would start them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use scar_guide::console;
+use scar_guide::content::{Content, Pack, html};
+use scar_guide::conversation::{Action, Conversation, Input, Outcome, State};
+use scar_guide::knowledge::{FollowUp, ScarKind, Topic};
+
+fn content() -> &'static Content {
+    static CONTENT: OnceLock<Content> = OnceLock::new();
+    CONTENT.get_or_init(|| Content::embedded().expect("dialogues/ is valid"))
+}
+
+fn english() -> &'static Pack {
+    content().pack(Some("en"))
+}
+
+/// Runs the console over `script` and returns everything it printed.
+fn run_console(script: &str) -> String {
+    let mut output = Vec::new();
+    console::run(content(), Some("en"), script.as_bytes(), &mut output)
+        .expect("the console ends cleanly at end of input");
+    String::from_utf8(output).expect("the console prints UTF-8")
+}
+
+/// The 1-based number the console shows for `action` on this outcome's screen.
+fn number_of(outcome: &Outcome, action: Action) -> usize {
+    outcome
+        .screen
+        .as_ref()
+        .expect("a screen")
+        .flat_buttons()
+        .position(|b| b.action == action)
+        .unwrap_or_else(|| panic!("no {action:?} on the screen"))
+        + 1
+}
+
+/// The console script that taps `actions` in turn from `/start`, and the last outcome.
+fn script_for(actions: &[Action]) -> (String, Outcome) {
+    let conv = Conversation::new(content(), english());
+    let mut outcome = conv.step(&State::Idle, Input::Start);
+    let mut script = String::new();
+    for action in actions {
+        script.push_str(&format!("{}\n", number_of(&outcome, *action)));
+        outcome = conv.step(&outcome.state, Input::Tap(*action));
+    }
+    (script, outcome)
+}
+
+/// The taps from the main menu to the dents card: Identify, Dents, Done, then "No" to every
+/// follow-up the dents card asks.
+fn dents_path() -> Vec<Action> {
+    let mut path = vec![
+        Action::Topic(Topic::Identify),
+        Action::Toggle(ScarKind::Dents),
+        Action::Done,
+    ];
+    path.extend(
+        FollowUp::for_kinds(&[ScarKind::Dents])
+            .into_iter()
+            .map(|q| Action::Answer(q, false)),
+    );
+    path
+}
+
+#[test]
+fn the_dents_script_is_the_documented_numbers() {
+    // Main menu 1 = Identify, 3 = Dents, 6 = Done, then 2 = No for each follow-up.
+    let (script, _) = script_for(&dents_path());
+    let follow_ups = FollowUp::for_kinds(&[ScarKind::Dents]).len();
+    assert_eq!(script, format!("1\n3\n6\n{}", "2\n".repeat(follow_ups)));
+}
+
+#[test]
+fn numbers_walk_to_a_scar_card_with_the_doctor_heading() {
+    let (script, last) = script_for(&dents_path());
+    assert!(
+        matches!(last.state, State::Results { .. }),
+        "{:?}",
+        last.state
+    );
+    let out = run_console(&script);
+    let pack = english();
+    let title = html::to_plain(&pack.scars.get(ScarKind::Dents).title);
+    assert!(out.contains(&title), "no {title:?} in:\n{out}");
+    let doctor = html::to_plain(&pack.ui.card.doctor);
+    assert!(out.contains(&doctor), "no {doctor:?} in:\n{out}");
+    for card in &last.cards {
+        assert!(out.contains(&html::to_plain(card)), "a card is missing");
+    }
+}
+
+#[test]
+fn the_output_is_plain_text() {
+    let (script, _) = script_for(&dents_path());
+    let out = run_console(&script);
+    for tag in ["<b>", "</b>", "<i>", "</i>", "&amp;", "&lt;"] {
+        assert!(!out.contains(tag), "{tag} in the console output");
+    }
+}
+
+#[test]
+fn the_console_greets_and_numbers_the_main_menu() {
+    let out = run_console("");
+    let pack = english();
+    assert!(out.contains(&html::to_plain(&pack.ui.greeting)));
+    assert!(out.contains(&html::to_plain(&pack.ui.disclaimer)));
+    assert!(out.contains(&html::to_plain(&pack.ui.main_question)));
+    for (i, topic) in Topic::all().enumerate() {
+        let line = format!("  {}. {}", i + 1, pack.topics.get(topic));
+        assert!(out.contains(&line), "no {line:?} in:\n{out}");
+    }
+    assert!(out.contains(&html::to_plain(&pack.ui.hints.console_prompt)));
+}
+
+#[test]
+fn end_of_input_ends_after_a_prompt() {
+    let out = run_console("1\n");
+    assert!(out.ends_with("> \n"), "{out:?}");
+}
+
+#[test]
+fn blank_lines_are_ignored() {
+    let with_blanks = run_console("\n   \n1\n\n");
+    let without = run_console("1\n");
+    // A blank line re-prints the question and prompt, nothing else.
+    let pack = english();
+    let question = html::to_plain(&pack.ui.identify.question);
+    assert!(with_blanks.contains(&question));
+    assert!(without.contains(&question));
+    assert!(!with_blanks.contains(&html::to_plain(&pack.ui.hints.unknown_text)));
+}
+
+#[test]
+fn commands_show_their_texts() {
+    let pack = english();
+    let out = run_console("/help\n/privacy\n/nonsense\n");
+    assert!(out.contains(&html::to_plain(&pack.ui.commands.help)));
+    assert!(out.contains(&html::to_plain(&pack.ui.commands.privacy)));
+    assert!(out.contains(&html::to_plain(&pack.ui.hints.unknown_text)));
+}
+
+#[test]
+fn typed_words_work_like_buttons() {
+    let pack = english();
+    let out = run_console("craters\n");
+    let selected = format!(
+        "{}{}",
+        pack.ui.buttons.selected_mark,
+        pack.scars.get(ScarKind::Dents).label
+    );
+    assert!(out.contains(&selected), "no {selected:?} in:\n{out}");
+}
+
+#[test]
+fn forget_then_any_line_starts_afresh() {
+    let pack = english();
+    let out = run_console("/forget\nhello\n");
+    assert!(out.contains(&html::to_plain(&pack.ui.commands.forgotten)));
+    let greeting = html::to_plain(&pack.ui.greeting);
+    assert_eq!(out.matches(&greeting).count(), 2, "{out}");
+}
+
+#[test]
+fn line_input_maps_numbers_commands_and_text() {
+    let conv = Conversation::new(content(), english());
+    let start = conv.step(&State::Idle, Input::Start);
+    assert_eq!(
+        console::line_input("1", &start),
+        Input::Tap(Action::Topic(Topic::Identify))
+    );
+    assert_eq!(console::line_input(" /start ", &start), Input::Start);
+    assert_eq!(console::line_input("/cancel", &start), Input::Cancel);
+    assert_eq!(console::line_input("/forget", &start), Input::Forget);
+    assert_eq!(console::line_input("/what", &start), Input::UnknownCommand);
+    assert_eq!(console::line_input("99", &start), Input::Text("99".into()));
+    assert_eq!(
+        console::line_input("red", &start),
+        Input::Text("red".into())
+    );
+}
+
+// --- The real binary -------------------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
+
+/// A fresh empty directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("scar-guide-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary, started in `cwd` with no token and no logging configuration from outside.
+fn scar_guide(cwd: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd)
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("TELOXIDE_API_URL")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start scar-guide");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write the script");
+    child.wait_with_output().expect("scar-guide finishes")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy file");
+        }
+    }
+}
+
+#[test]
+fn the_binary_console_runs_a_script_without_a_token() {
+    let dir = TempDir::new("console");
+    let (script, _) = script_for(&dents_path());
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("console");
+    let out = run_with_stdin(cmd, &script);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    let pack = english();
+    assert!(
+        stdout.contains(&html::to_plain(&pack.ui.greeting)),
+        "{stdout}"
+    );
+    let title = html::to_plain(&pack.scars.get(ScarKind::Dents).title);
+    assert!(stdout.contains(&title), "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_run_mode_without_a_token_fails_with_one_clear_line() {
+    let dir = TempDir::new("run");
+    let out = run_with_stdin(scar_guide(&dir.0), "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exited successfully without a token");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("TELOXIDE_TOKEN"), "{stderr}");
+}
+
+#[test]
+fn the_explicit_run_mode_without_a_token_fails_the_same_way() {
+    let dir = TempDir::new("run-explicit");
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("run");
+    let out = run_with_stdin(cmd, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn check_accepts_the_built_in_dialogues() {
+    let dir = TempDir::new("check");
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("check");
+    let out = run_with_stdin(cmd, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+}
+
+#[test]
+fn check_accepts_a_copy_of_the_dialogues_folder() {
+    let dir = TempDir::new("check-copy");
+    let copy = dir.0.join("dialogues");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
+        &copy,
+    );
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("--dialogues").arg(&copy).arg("check");
+    let out = run_with_stdin(cmd, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_refuses_a_broken_copy_and_names_the_file() {
+    let dir = TempDir::new("check-broken");
+    let copy = dir.0.join("dialogues");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
+        &copy,
+    );
+    let care = copy.join("en").join("care.toml");
+    let text = std::fs::read_to_string(&care).expect("care.toml");
+    let broken = text.replacen("\nintro = ", "\nintr0 = ", 1);
+    assert_ne!(broken, text, "the edit changed nothing");
+    std::fs::write(&care, broken).expect("write care.toml");
+
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("--dialogues").arg(&copy).arg("check");
+    let out = run_with_stdin(cmd, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a broken copy passed the check");
+    assert!(stderr.contains("en/care.toml"), "{stderr}");
+    assert!(stderr.contains("intr0"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn check_refuses_a_missing_dialogues_folder() {
+    let dir = TempDir::new("check-missing");
+    let mut cmd = scar_guide(&dir.0);
+    cmd.arg("--dialogues")
+        .arg(dir.0.join("no-such-folder"))
+        .arg("check");
+    let out = run_with_stdin(cmd, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no-such-folder"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -1,0 +1,475 @@
+//! The real `dialogues/`: it loads, it is fully sourced, it gives no doses, and the loader
+//! refuses each kind of broken edit with an error that names the file, the item and the fix.
+//!
+//! Broken edits are made by string replacement on the real files read from disk, and every
+//! replacement is asserted to have changed the text, so no test can pass on a no-op edit.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use scar_guide::content::{Content, ContentError, MAX_LABEL_CHARS, Pack};
+use scar_guide::knowledge::{ScarKind, Treatment};
+
+fn dialogues_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
+}
+
+/// Every `.toml` file under `dialogues/`, as `(path relative to dialogues/, text)`.
+fn real_files() -> Vec<(String, String)> {
+    fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("readable entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                collect(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under dialogues/")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = std::fs::read_to_string(&path).expect("readable file");
+                out.push((rel, text));
+            }
+        }
+    }
+    let root = dialogues_dir();
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    assert!(
+        files.iter().any(|(p, _)| p == "knowledge.toml"),
+        "no knowledge.toml"
+    );
+    files
+}
+
+/// The real files with `path` rewritten by `edit`, which must change it.
+fn edited(path: &str, edit: impl FnOnce(&str) -> String) -> Vec<(String, String)> {
+    let mut files = real_files();
+    let entry = files
+        .iter_mut()
+        .find(|(p, _)| p == path)
+        .unwrap_or_else(|| panic!("no {path} in dialogues/"));
+    let changed = edit(&entry.1);
+    assert_ne!(changed, entry.1, "the edit of {path} changed nothing");
+    entry.1 = changed;
+    files
+}
+
+/// Replaces the only occurrence of `from`; fails if there is none or several.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "expected exactly one {from:?} in the file"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// Replaces the first `from` inside the TOML table `[header]` (before the next table header).
+fn replace_in_table(text: &str, header: &str, from: &str, to: &str) -> String {
+    let start = text
+        .find(&format!("\n[{header}]"))
+        .unwrap_or_else(|| panic!("no [{header}] table"));
+    let body_start = start + header.len() + 3;
+    let end = text[body_start..]
+        .find("\n[")
+        .map_or(text.len(), |i| body_start + i);
+    let at = text[body_start..end]
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from:?} in [{header}]"));
+    let at = body_start + at;
+    format!("{}{to}{}", &text[..at], &text[at + from.len()..])
+}
+
+/// Removes the table `[name]` and its sub-tables `[name.…]`.
+fn remove_table(text: &str, name: &str) -> String {
+    let own = format!("[{name}]");
+    let sub = format!("[{name}.");
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            skipping = trimmed.starts_with(&own) || trimmed.starts_with(&sub);
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn load_error(files: Vec<(String, String)>) -> ContentError {
+    let err = Content::from_files(files).expect_err("the broken content was accepted");
+    assert!(!err.fix.trim().is_empty(), "no fix in {err}");
+    assert!(!err.problem.trim().is_empty(), "no problem in {err}");
+    assert!(!err.item.trim().is_empty(), "no item in {err}");
+    err
+}
+
+fn english_pack(content: &Content) -> &Pack {
+    let pack = content.pack(Some("en"));
+    assert_eq!(pack.code, "en");
+    pack
+}
+
+#[test]
+fn the_embedded_content_loads_with_english() {
+    let content = Content::embedded().expect("dialogues/ is valid");
+    assert!(content.packs().any(|p| p.code == "en"));
+    assert_eq!(content.pack(None).code, "en");
+    assert_eq!(
+        content.pack(Some("xx")).code,
+        "en",
+        "unknown languages fall back"
+    );
+    assert_eq!(content.pack(Some("en-GB")).code, "en");
+}
+
+#[test]
+fn the_files_on_disk_load_and_match_the_embedded_packs() {
+    let disk = Content::from_files(real_files()).expect("dialogues/ on disk is valid");
+    let embedded = Content::embedded().expect("embedded dialogues/ is valid");
+    let codes = |c: &Content| c.packs().map(|p| p.code.clone()).collect::<Vec<_>>();
+    assert_eq!(codes(&disk), codes(&embedded));
+    assert_eq!(disk.knowledge.sources, embedded.knowledge.sources);
+    let from_dir = Content::from_dir(&dialogues_dir()).expect("from_dir loads");
+    assert_eq!(codes(&from_dir), codes(&embedded));
+}
+
+#[test]
+fn a_missing_scar_kind_is_named_in_scars_toml() {
+    for kind in ScarKind::all() {
+        let files = edited("en/scars.toml", |t| remove_table(t, kind.key()));
+        let err = load_error(files);
+        assert_eq!(err.file, "dialogues/en/scars.toml", "{err}");
+        assert!(err.problem.contains("missing"), "{err}");
+        assert!(err.problem.contains(kind.key()), "{err}");
+    }
+}
+
+#[test]
+fn an_unknown_source_id_is_named_with_its_item() {
+    let files = edited("en/scars.toml", |t| {
+        replace_in_table(t, "dents", "sources = [", "sources = [\"no_such_source\", ")
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/scars.toml", "{err}");
+    assert!(err.item.ends_with(".sources"), "{err}");
+    assert!(err.item.starts_with("dents"), "{err}");
+    assert!(err.problem.contains("no_such_source"), "{err}");
+}
+
+#[test]
+fn an_unclosed_tag_is_an_html_problem() {
+    let files = edited("en/ui.toml", |t| {
+        replace_once(t, "\nmain_question = \"", "\nmain_question = \"<b>")
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/ui.toml", "{err}");
+    assert_eq!(err.item, "main_question", "{err}");
+    assert!(err.problem.contains("<b>"), "{err}");
+    assert!(err.problem.contains("never closed"), "{err}");
+}
+
+#[test]
+fn a_bare_ampersand_is_an_html_problem() {
+    let files = edited("en/ui.toml", |t| {
+        replace_once(
+            t,
+            "\nmain_question = \"",
+            "\nmain_question = \"salt & pepper ",
+        )
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/ui.toml", "{err}");
+    assert_eq!(err.item, "main_question", "{err}");
+    assert!(err.problem.contains('&'), "{err}");
+    assert!(err.fix.contains("&amp;"), "{err}");
+}
+
+#[test]
+fn an_unknown_field_is_a_serde_error_naming_the_file_and_line() {
+    for (file, key) in [
+        ("en/ui.toml", "greeting"),
+        ("en/care.toml", "intro"),
+        ("en/safety.toml", "text"),
+    ] {
+        let typo = format!("{key}x");
+        let files = edited(file, |t| {
+            t.replacen(&format!("\n{key} = "), &format!("\n{typo} = "), 1)
+        });
+        let err = load_error(files);
+        assert_eq!(err.file, format!("dialogues/{file}"), "{err}");
+        assert!(err.item.starts_with("line "), "{err}");
+        assert!(err.problem.contains(&typo), "{err}");
+    }
+}
+
+#[test]
+fn an_unknown_field_in_knowledge_toml_names_it() {
+    let files = edited("knowledge.toml", |t| {
+        replace_once(t, "\nformat_version = ", "\nformat_versoin = ")
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/knowledge.toml", "{err}");
+    assert!(err.problem.contains("format_versoin"), "{err}");
+}
+
+#[test]
+fn a_keyword_shared_by_two_scar_kinds_is_refused() {
+    let content = Content::embedded().expect("valid");
+    let shared = english_pack(&content).scars.get(ScarKind::Redness).keywords[0].clone();
+    let files = edited("en/scars.toml", |t| {
+        replace_in_table(
+            t,
+            "dents",
+            "keywords = [",
+            &format!("keywords = [\"{shared}\", "),
+        )
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/scars.toml", "{err}");
+    assert!(err.item.contains("dents"), "{err}");
+    assert!(err.problem.contains(&shared), "{err}");
+    assert!(err.problem.contains("redness"), "{err}");
+}
+
+#[test]
+fn a_treatment_relation_listed_on_one_side_only_is_refused() {
+    let content = Content::embedded().expect("valid");
+    let t = Treatment::DyeLaser;
+    let facts = content.knowledge.treatments.get(t);
+    let kind = ScarKind::all()
+        .find(|k| !facts.for_scars.contains(k))
+        .expect("dye laser is not for every scar kind");
+    let files = edited("knowledge.toml", |text| {
+        replace_in_table(
+            text,
+            &format!("treatments.{}", t.key()),
+            "for_scars = [",
+            &format!("for_scars = [\"{}\", ", kind.key()),
+        )
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/knowledge.toml", "{err}");
+    assert_eq!(
+        err.item,
+        format!("treatments.{}.for_scars", t.key()),
+        "{err}"
+    );
+    assert!(
+        err.problem
+            .contains(&format!("scars.{}.treatments", kind.key())),
+        "{err}"
+    );
+}
+
+#[test]
+fn content_without_the_english_folder_is_refused() {
+    let files: Vec<(String, String)> = real_files()
+        .into_iter()
+        .map(|(p, t)| match p.strip_prefix("en/") {
+            Some(rest) => (format!("fr/{rest}"), t),
+            None => (p, t),
+        })
+        .collect();
+    assert!(files.iter().all(|(p, _)| !p.starts_with("en/")));
+    assert!(files.iter().any(|(p, _)| p.starts_with("fr/")));
+    let err = load_error(files);
+    assert!(err.file.contains("en"), "{err}");
+}
+
+#[test]
+fn a_missing_language_file_is_named() {
+    let mut files = real_files();
+    files.retain(|(p, _)| p != "en/care.toml");
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/care.toml", "{err}");
+}
+
+#[test]
+fn a_missing_knowledge_file_is_named() {
+    let mut files = real_files();
+    files.retain(|(p, _)| p != "knowledge.toml");
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/knowledge.toml", "{err}");
+}
+
+#[test]
+fn a_button_label_over_the_limit_is_refused() {
+    let long = "x".repeat(MAX_LABEL_CHARS + 1);
+    let files = edited("en/ui.toml", |t| {
+        replace_once(t, "\nback = \"", &format!("\nback = \"{long} "))
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/ui.toml", "{err}");
+    assert_eq!(err.item, "buttons.back", "{err}");
+    assert!(err.problem.contains(&MAX_LABEL_CHARS.to_string()), "{err}");
+}
+
+#[test]
+fn a_label_of_exactly_the_limit_is_accepted() {
+    let content = Content::embedded().expect("valid");
+    let current = english_pack(&content).ui.buttons.back.chars().count();
+    assert!(current < MAX_LABEL_CHARS);
+    let pad = "x".repeat(MAX_LABEL_CHARS - current);
+    let files = edited("en/ui.toml", |t| {
+        replace_once(t, "\nback = \"", &format!("\nback = \"{pad}"))
+    });
+    Content::from_files(files).expect("a label of exactly the limit is fine");
+}
+
+#[test]
+fn the_error_message_names_file_item_and_fix() {
+    let files = edited("en/ui.toml", |t| {
+        replace_once(t, "\nmain_question = \"", "\nmain_question = \"<b>")
+    });
+    let err = load_error(files);
+    let message = err.to_string();
+    for part in [&err.file, &err.item, &err.problem, &err.fix] {
+        assert!(message.contains(part.as_str()), "{message}");
+    }
+}
+
+/// Every `sources` list of a pack, each with where it is.
+fn cited_sources(pack: &Pack) -> Vec<(String, &[String])> {
+    let mut all: Vec<(String, &[String])> = Vec::new();
+    for kind in ScarKind::all() {
+        let s = pack.scars.get(kind);
+        all.push((format!("scars.{}", kind.key()), &s.sources));
+        for (shape, st) in &s.dent_shapes {
+            all.push((format!("scars.dents.{}", shape.key()), &st.sources));
+        }
+        for (shape, st) in &s.lump_shapes {
+            all.push((format!("scars.lumps.{}", shape.key()), &st.sources));
+        }
+    }
+    for kind in scar_guide::knowledge::AcneKind::all() {
+        all.push((format!("acne.{}", kind.key()), &pack.acne.get(kind).sources));
+    }
+    all.push(("acne.where".to_owned(), &pack.where_sources));
+    for t in Treatment::all() {
+        all.push((
+            format!("treatments.{}", t.key()),
+            &pack.treatments.get(t).sources,
+        ));
+    }
+    for h in scar_guide::knowledge::CareHabit::all() {
+        all.push((format!("care.{}", h.key()), &pack.habits.get(h).sources));
+    }
+    let s = &pack.safety;
+    all.push(("safety.red_flags".to_owned(), &s.red_flags.sources));
+    for (name, note) in [
+        ("pregnancy", &s.pregnancy),
+        ("darker_skin", &s.darker_skin),
+        ("isotretinoin", &s.isotretinoin),
+        ("active_acne", &s.active_acne),
+        ("several_sessions", &s.several_sessions),
+    ] {
+        all.push((format!("safety.{name}"), &note.sources));
+    }
+    all.push(("questions.self_check".to_owned(), &pack.self_check.sources));
+    all
+}
+
+#[test]
+fn every_defined_source_is_cited_by_the_english_pack() {
+    let content = Content::embedded().expect("valid");
+    let cited: BTreeSet<&str> = cited_sources(english_pack(&content))
+        .into_iter()
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+        .collect();
+    let unused: Vec<&String> = content
+        .knowledge
+        .sources
+        .keys()
+        .filter(|id| !cited.contains(id.as_str()))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "defined in knowledge.toml but never cited: {unused:?}"
+    );
+}
+
+#[test]
+fn every_cited_source_is_defined() {
+    let content = Content::embedded().expect("valid");
+    for pack in content.packs() {
+        for (item, ids) in cited_sources(pack) {
+            assert!(!ids.is_empty(), "{}: {item} cites nothing", pack.code);
+            for id in ids {
+                assert!(
+                    content.knowledge.sources.contains_key(id),
+                    "{}: {item} cites unknown {id}",
+                    pack.code
+                );
+            }
+        }
+    }
+}
+
+/// Finds a number followed by "mg", "ml" or "%" (a dose or a concentration) in `text`.
+fn find_dose(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
+            i += 1;
+        }
+        let mut j = i;
+        while j < chars.len() && (chars[j].is_whitespace() || chars[j] == '\u{a0}') {
+            j += 1;
+        }
+        let unit: String = chars[j..chars.len().min(j + 2)]
+            .iter()
+            .collect::<String>()
+            .to_lowercase();
+        let after_unit = chars.get(j + 2).is_none_or(|c| !c.is_alphanumeric());
+        let is_dose = chars.get(j) == Some(&'%')
+            || chars.get(j) == Some(&'％')
+            || ((unit == "mg" || unit == "ml") && after_unit);
+        if is_dose {
+            let from = start.saturating_sub(30);
+            let to = chars.len().min(j + 30);
+            return Some(chars[from..to].iter().collect());
+        }
+    }
+    None
+}
+
+#[test]
+fn the_dose_finder_finds_doses_and_ignores_sizes() {
+    assert!(find_dose("take 20 mg daily").is_some());
+    assert!(find_dose("a 2% cream").is_some());
+    assert!(find_dose("5ml twice").is_some());
+    assert!(find_dose("about 1.5 to 4 mm across").is_none());
+    assert!(find_dose("from about 50 cm away").is_none());
+    assert!(find_dose("2 mild spots").is_none());
+}
+
+#[test]
+fn no_pack_gives_a_drug_dose() {
+    let content = Content::embedded().expect("valid");
+    for pack in content.packs() {
+        // The Debug form holds every public text of the pack, so a new field is covered too.
+        let everything = format!("{pack:?}");
+        assert!(
+            everything.contains(&pack.ui.language_name),
+            "the Debug form shows the texts"
+        );
+        if let Some(found) = find_dose(&everything) {
+            panic!("{}: a dose or concentration: …{found}…", pack.code);
+        }
+    }
+}

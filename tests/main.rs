@@ -1,0 +1,8 @@
+//! All integration tests compile into one binary sharing the harness in `util.rs`.
+
+mod util;
+
+mod console;
+mod content;
+mod telegram;
+mod walk;

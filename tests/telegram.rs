@@ -1,0 +1,443 @@
+//! End-to-end through the real handler tree and the mock Bot API: what a Telegram user sees.
+
+use std::time::Duration;
+
+use scar_guide::content::html;
+use scar_guide::conversation::{Action, Input, Outcome, State, back};
+use scar_guide::knowledge::{AcneKind, FollowUp, ScarKind, Topic, Treatment};
+use scar_guide::telegram::callback;
+use teloxide::types::{Update, UpdateId, UpdateKind};
+use teloxide_tests::{
+    MockGroupChat, MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText,
+    MockMessageVoice,
+};
+
+use crate::util::{Chat, TestClock, buttons, conversation, english};
+
+/// The message text the bot sends for an outcome delivered as a new message.
+fn as_message(outcome: &Outcome) -> String {
+    let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
+    match (&outcome.notice, screen) {
+        (Some(n), Some(s)) => format!("{n}\n\n{s}"),
+        (Some(n), None) => n.clone(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The callback data of every button of an outcome's screen.
+fn expected_buttons(outcome: &Outcome) -> Vec<(String, String)> {
+    outcome
+        .screen
+        .iter()
+        .flat_map(|s| s.flat_buttons())
+        .map(|b| (b.label.clone(), callback::encode(b.action)))
+        .collect()
+}
+
+async fn started() -> Chat {
+    let mut chat = Chat::new();
+    chat.send("/start").await;
+    chat
+}
+
+#[tokio::test]
+async fn start_greets_once_with_the_disclaimer_and_the_main_menu() {
+    let mut chat = Chat::new();
+    chat.send("/start").await;
+    let expected = conversation().step(&State::Idle, Input::Start);
+    assert_eq!(chat.sent_texts(), vec![as_message(&expected)]);
+    assert!(chat.sent_texts()[0].contains(&english().ui.disclaimer));
+    let menu = chat.menu.clone().unwrap();
+    assert_eq!(buttons(&menu), expected_buttons(&expected));
+    let session = chat.session().await.unwrap();
+    assert_eq!(session.state, State::MainMenu);
+    assert_eq!(session.menu, Some(menu.id));
+}
+
+/// Walks to every scar card by taps, checking each menu is edited in place and counting taps.
+#[tokio::test]
+async fn every_scar_kind_reaches_its_card_within_five_taps() {
+    for kind in ScarKind::all() {
+        let mut chat = started().await;
+        let mut state = State::MainMenu;
+        let mut taps = 0;
+        let mut path = vec![
+            Action::Topic(Topic::Identify),
+            Action::Toggle(kind),
+            Action::Done,
+        ];
+        let mut cards = Vec::new();
+        while let Some(action) = path.first().copied() {
+            path.remove(0);
+            let expected = conversation().step(&state, Input::Tap(action));
+            chat.tap(action).await;
+            taps += 1;
+            assert!(chat.answers().len() == 1, "every callback is answered");
+            if expected.cards.is_empty() {
+                // Menus are edited in place, nothing new is posted.
+                assert!(chat.sent_texts().is_empty(), "{action:?} posted a message");
+                assert_eq!(chat.last.edited_messages_text.len(), 1);
+                assert_eq!(
+                    chat.menu_text(),
+                    html::to_plain(&expected.screen.as_ref().unwrap().text)
+                );
+            } else {
+                cards = chat.sent_texts();
+            }
+            state = expected.state.clone();
+            assert_eq!(chat.session().await.unwrap().state, state);
+            if let State::FollowUps { .. } = &state {
+                path.push(Action::Answer(next_question(&expected), false));
+            }
+        }
+        assert!(taps <= 5, "{kind:?} took {taps} taps");
+        let State::Results { marks, .. } = &state else {
+            panic!("{kind:?} ended in {state:?}")
+        };
+        let card = conversation().scar_card(kind, marks);
+        assert_eq!(cards.first(), Some(&card), "{kind:?}");
+        let doctor = &english().scars.get(kind).doctor;
+        assert!(
+            card.contains(doctor.as_str()),
+            "card ends with when to see a dermatologist"
+        );
+        // Cards are followed by the "What next?" menu as a new message.
+        assert_eq!(cards.last().unwrap(), &english().ui.results.next_question);
+    }
+}
+
+fn next_question(outcome: &Outcome) -> FollowUp {
+    outcome
+        .screen
+        .iter()
+        .flat_map(|s| s.flat_buttons())
+        .find_map(|b| match b.action {
+            Action::Answer(q, _) => Some(q),
+            _ => None,
+        })
+        .expect("a follow-up screen has answer buttons")
+}
+
+#[tokio::test]
+async fn follow_up_answers_change_the_advice() {
+    let mut chat = started().await;
+    for action in [
+        Action::Topic(Topic::Identify),
+        Action::Toggle(ScarKind::Pigmentation),
+        Action::Toggle(ScarKind::Lumps),
+        Action::Done,
+    ] {
+        chat.tap(action).await;
+    }
+    let State::FollowUps { .. } = chat.session().await.unwrap().state else {
+        panic!()
+    };
+    // Answer yes to everything: red flag and pregnancy notes must appear.
+    loop {
+        let state = chat.session().await.unwrap().state;
+        let State::FollowUps { .. } = state else {
+            break;
+        };
+        let outcome = conversation().step(&state, Input::Text("x".into()));
+        chat.tap(Action::Answer(next_question(&outcome), true))
+            .await;
+    }
+    let texts = chat.sent_texts().join("\n");
+    let safety = &english().safety;
+    assert!(
+        chat.sent_texts()[0].contains(&safety.red_flags.title),
+        "the red-flag card comes first"
+    );
+    assert!(texts.contains(&safety.pregnancy.text));
+    assert!(texts.contains(&safety.active_acne.text));
+}
+
+#[tokio::test]
+async fn back_and_start_over_work_at_every_step_of_the_identify_path() {
+    let path = [
+        Action::Topic(Topic::Identify),
+        Action::Toggle(ScarKind::Dents),
+        Action::Done,
+        Action::Answer(FollowUp::ActiveAcne, true),
+    ];
+    for depth in 1..=path.len() {
+        for leave in [Action::Back, Action::StartOver] {
+            let mut chat = started().await;
+            for action in &path[..depth] {
+                chat.tap(*action).await;
+            }
+            let here = chat.session().await.unwrap().state;
+            chat.tap(leave).await;
+            let state = chat.session().await.unwrap().state;
+            let expected = conversation().step(&here, Input::Tap(leave));
+            let wanted = if leave == Action::Back {
+                back(&here)
+            } else {
+                State::MainMenu
+            };
+            assert_eq!(state, wanted, "{leave:?} after {depth} taps");
+            assert_eq!(expected.state, wanted);
+            assert_eq!(
+                chat.menu_text(),
+                html::to_plain(&expected.screen.unwrap().text)
+            );
+            assert!(chat.sent_texts().is_empty(), "the menu is edited in place");
+        }
+    }
+}
+
+#[tokio::test]
+async fn typed_answers_work_like_taps() {
+    let mut chat = started().await;
+    chat.send("craters").await;
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        State::Identify {
+            picked: vec![ScarKind::Dents]
+        }
+    );
+    chat.send("brown spots").await;
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        State::Identify {
+            picked: vec![ScarKind::Pigmentation, ScarKind::Dents]
+        }
+    );
+    chat.send("done").await;
+    let State::FollowUps { answers, .. } = chat.session().await.unwrap().state else {
+        panic!()
+    };
+    assert!(answers.is_empty());
+    chat.send("No").await;
+    chat.send("2").await; // the option's number: "No"
+    let session = chat.session().await.unwrap();
+    let State::Results { answers, .. } = &session.state else {
+        panic!("{:?}", session.state)
+    };
+    assert!(answers.iter().all(|(_, yes)| !yes));
+    assert!(chat.sent_texts().iter().any(|t| t.starts_with(&format!(
+        "<b>{}</b>",
+        english().scars.get(ScarKind::Dents).title
+    ))));
+    // One MockBot at a time: it holds a process-wide lock until dropped.
+    drop(chat);
+
+    let mut chat = started().await;
+    chat.send("keloid").await;
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        State::Identify {
+            picked: vec![ScarKind::Lumps]
+        }
+    );
+}
+
+#[tokio::test]
+async fn other_text_gets_a_hint_and_the_same_question() {
+    let mut chat = started().await;
+    chat.tap(Action::Topic(Topic::Prevent)).await;
+    chat.send("what is the meaning of life").await;
+    let hint = &english().ui.hints.unknown_text;
+    assert_eq!(chat.sent_texts().len(), 1);
+    assert!(chat.sent_texts()[0].starts_with(hint.as_str()));
+    assert!(chat.sent_texts()[0].contains(&english().ui.prevent_question));
+    assert_eq!(chat.session().await.unwrap().state, State::Prevent);
+    // The new message is now the menu; its buttons work.
+    chat.tap(Action::Acne(AcneKind::Purple)).await;
+    assert_eq!(
+        chat.sent_texts()[0],
+        conversation().acne_card(AcneKind::Purple)
+    );
+}
+
+#[tokio::test]
+async fn forged_callback_data_is_answered_and_ignored() {
+    let mut chat = started().await;
+    let menu = chat.menu.clone().unwrap();
+    for forged in [
+        "",
+        "1:pick:nose",
+        "2:done",
+        "drop table",
+        "1:tr:fractional_laser:x",
+    ] {
+        chat.tap_raw(&menu, forged).await;
+        assert_eq!(
+            chat.answers(),
+            vec![Some(english().ui.hints.invalid.clone())],
+            "{forged:?}"
+        );
+        assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
+        // A fresh copy of the current question is posted.
+        assert!(
+            chat.sent_texts()
+                .last()
+                .unwrap()
+                .ends_with(&english().ui.main_question)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_button_on_a_superseded_menu_says_expired_and_shows_a_fresh_menu() {
+    let mut chat = started().await;
+    let old = chat.menu.clone().unwrap();
+    chat.send("/start").await; // a new menu supersedes the old one
+    chat.tap_raw(&old, &callback::encode(Action::Topic(Topic::Care)))
+        .await;
+    assert_eq!(
+        chat.answers(),
+        vec![Some(english().ui.hints.expired.clone())]
+    );
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        State::MainMenu,
+        "not acted on"
+    );
+    assert!(
+        chat.sent_texts()
+            .last()
+            .unwrap()
+            .ends_with(&english().ui.main_question)
+    );
+    let fresh = chat.menu.clone().unwrap();
+    assert_ne!(fresh.id, old.id);
+    assert_eq!(chat.session().await.unwrap().menu, Some(fresh.id));
+}
+
+#[tokio::test]
+async fn an_expired_conversation_answers_taps_with_a_fresh_menu() {
+    let ttl = Duration::from_secs(60 * 60);
+    let clock = TestClock::default();
+    let mut chat = Chat::with_clock(ttl, &clock);
+    chat.send("/start").await;
+    chat.tap(Action::Topic(Topic::Identify)).await;
+    clock.advance(ttl - Duration::from_secs(1));
+    assert!(
+        chat.session().await.is_some(),
+        "not forgotten before the TTL"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(chat.session().await, None, "idle state is forgotten");
+    chat.tap(Action::Toggle(ScarKind::Redness)).await;
+    assert_eq!(
+        chat.answers(),
+        vec![Some(english().ui.hints.expired.clone())]
+    );
+    assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
+    assert!(
+        chat.sent_texts()
+            .last()
+            .unwrap()
+            .ends_with(&english().ui.main_question)
+    );
+}
+
+#[tokio::test]
+async fn media_gets_a_polite_reply_and_the_current_question() {
+    let mut chat = started().await;
+    chat.tap(Action::Topic(Topic::Identify)).await;
+    chat.tap(Action::Toggle(ScarKind::Redness)).await;
+    let state = chat.session().await.unwrap().state;
+    let media = &english().ui.hints.media;
+    chat.send_update(MockMessagePhoto::new()).await;
+    chat.send_update(MockMessageSticker::new()).await;
+    chat.send_update(MockMessageVoice::new()).await;
+    chat.send_update(MockMessageDocument::new()).await;
+    let text = &chat.sent_texts()[0];
+    assert!(text.starts_with(media.as_str()) && text.contains(&english().ui.identify.question));
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        state,
+        "the answers so far are kept"
+    );
+}
+
+#[tokio::test]
+async fn edited_messages_are_not_read_but_answered() {
+    let mut chat = started().await;
+    let edited = Update {
+        id: UpdateId(0),
+        kind: UpdateKind::EditedMessage(MockMessageText::new().text("craters").build()),
+    };
+    chat.send_update(edited).await;
+    assert!(chat.sent_texts()[0].starts_with(english().ui.hints.edited.as_str()));
+    assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
+}
+
+#[tokio::test]
+async fn commands_cancel_forget_help_and_privacy() {
+    let mut chat = started().await;
+    chat.tap(Action::Topic(Topic::Treatments)).await;
+    chat.send("/help").await;
+    assert!(chat.sent_texts()[0].starts_with(english().ui.commands.help.as_str()));
+    assert_eq!(chat.session().await.unwrap().state, State::Treatments);
+    chat.send("/privacy").await;
+    assert!(chat.sent_texts()[0].starts_with(english().ui.commands.privacy.as_str()));
+    chat.send("/cancel").await;
+    assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
+    assert_eq!(chat.sent_texts(), vec![english().ui.main_question.clone()]);
+    let old = chat.menu.clone().unwrap();
+    chat.send("/forget").await;
+    assert_eq!(
+        chat.sent_texts(),
+        vec![english().ui.commands.forgotten.clone()]
+    );
+    assert_eq!(chat.session().await, None, "/forget erases the state");
+    chat.tap_raw(&old, &callback::encode(Action::Topic(Topic::Care)))
+        .await;
+    assert_eq!(
+        chat.answers(),
+        vec![Some(english().ui.hints.expired.clone())]
+    );
+    chat.send("/nonsense").await;
+    assert!(chat.sent_texts()[0].starts_with(english().ui.hints.unknown_text.as_str()));
+}
+
+#[tokio::test]
+async fn every_acne_kind_and_treatment_card_and_daily_care() {
+    for acne in AcneKind::all() {
+        let mut chat = started().await;
+        chat.tap(Action::Topic(Topic::Prevent)).await;
+        chat.tap(Action::Acne(acne)).await;
+        assert_eq!(chat.sent_texts()[0], conversation().acne_card(acne));
+        assert_eq!(
+            chat.session().await.unwrap().state,
+            State::PreventAdvice { acne }
+        );
+    }
+    // One MockBot at a time: it holds a process-wide lock until dropped.
+    let mut chat = started().await;
+    chat.tap(Action::Topic(Topic::Treatments)).await;
+    for t in Treatment::all() {
+        chat.tap(Action::Treatment(t)).await;
+        assert_eq!(chat.sent_texts()[0], conversation().treatment_card(t));
+    }
+    drop(chat);
+    let mut chat = started().await;
+    chat.tap(Action::Topic(Topic::Care)).await;
+    assert_eq!(chat.sent_texts()[0], conversation().care_card());
+}
+
+#[tokio::test]
+async fn in_a_group_only_addressed_commands_get_a_pointer_to_the_private_chat() {
+    let mut chat = Chat::new();
+    let group = MockGroupChat::new().build();
+    chat.send_update(MockMessageText::new().text("/start").chat(group.clone()))
+        .await;
+    assert_eq!(chat.sent_texts(), vec![english().ui.hints.group.clone()]);
+    chat.send_update(
+        MockMessageText::new()
+            .text("my scars are red")
+            .chat(group.clone()),
+    )
+    .await;
+    assert!(chat.sent_texts().is_empty(), "ordinary chatter is ignored");
+    let group_id = group.id;
+    let stored = {
+        use teloxide::dispatching::dialogue::Storage;
+        chat.storage.clone().get_dialogue(group_id).await.unwrap()
+    };
+    assert_eq!(stored, None, "no questionnaire runs in a group");
+}

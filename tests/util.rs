@@ -1,0 +1,211 @@
+//! The shared harness: a chat with the real handler tree over the `teloxide_tests` mock Bot API.
+//!
+//! Tests read like transcripts: `chat.send("/start")`, `chat.tap(Action::Topic(..))`, then
+//! assertions on what the user saw and on the stored session. Expected texts come from the same
+//! `Content` and `Conversation` the bot uses, never from copied strings.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use scar_guide::content::{Content, Pack};
+use scar_guide::conversation::{Action, Conversation};
+use scar_guide::telegram::storage::ExpiringStorage;
+use scar_guide::telegram::{self, HandlerError, Session, callback};
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::{ChatId, InlineKeyboardButtonKind, InlineKeyboardMarkup, Message};
+use teloxide_tests::mock_bot::DistributionKey;
+use teloxide_tests::server::Responses;
+use teloxide_tests::{MockBot, MockCallbackQuery, MockMessageText};
+
+/// The real content, loaded once per test binary.
+pub fn content() -> Arc<Content> {
+    static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
+    CONTENT
+        .get_or_init(|| Arc::new(Content::embedded().expect("dialogues/ is valid")))
+        .clone()
+}
+
+pub fn english() -> &'static Pack {
+    static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
+    let content = CONTENT.get_or_init(content);
+    content.pack(Some("en"))
+}
+
+/// The conversation core over the real English content, for expected texts.
+pub fn conversation() -> Conversation<'static> {
+    static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
+    let content = CONTENT.get_or_init(content);
+    Conversation::new(content, content.pack(Some("en")))
+}
+
+/// A clock the test moves forward by hand. The mock Bot API runs the handlers on its own
+/// runtime, so tokio's paused time in the test would not reach them; this clock does.
+#[derive(Clone, Default)]
+pub struct TestClock(Arc<std::sync::Mutex<Duration>>);
+
+impl TestClock {
+    pub fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + *self.0.lock().expect("clock lock")
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+/// One private chat with the bot.
+pub struct Chat {
+    pub bot: MockBot<HandlerError, DistributionKey>,
+    pub storage: Arc<ExpiringStorage<Session>>,
+    /// The last message the bot sent or edited that carries a keyboard.
+    pub menu: Option<Message>,
+    /// Everything the bot did in the last dispatch.
+    pub last: Responses,
+}
+
+impl Chat {
+    pub fn new() -> Self {
+        Self::with_ttl(Duration::from_secs(24 * 60 * 60))
+    }
+
+    pub fn with_ttl(ttl: Duration) -> Self {
+        Self::with_storage(ExpiringStorage::<Session>::new(ttl, 10_000))
+    }
+
+    /// A chat whose storage reads the time from `clock` (see [`TestClock`]).
+    pub fn with_clock(ttl: Duration, clock: &TestClock) -> Self {
+        let clock = clock.clone();
+        Self::with_storage(ExpiringStorage::<Session>::with_clock(
+            ttl,
+            10_000,
+            Arc::new(move || clock.now()),
+        ))
+    }
+
+    fn with_storage(storage: Arc<ExpiringStorage<Session>>) -> Self {
+        let mut bot = MockBot::new(MockMessageText::new().text("/start"), telegram::schema());
+        bot.dependencies(telegram::dependencies(content(), storage.clone().erase()));
+        Self {
+            bot,
+            storage,
+            menu: None,
+            last: Responses::default(),
+        }
+    }
+
+    async fn dispatch(&mut self) -> &Responses {
+        self.bot.dispatch().await;
+        self.last = self.bot.get_responses();
+        if let Some(m) = self
+            .last
+            .sent_messages
+            .iter()
+            .rev()
+            .find(|m| m.reply_markup().is_some())
+        {
+            self.menu = Some(m.clone());
+        } else if let Some(e) = self.last.edited_messages_text.last() {
+            self.menu = Some(e.message.clone());
+        }
+        &self.last
+    }
+
+    /// The user sends a text message (commands included).
+    pub async fn send(&mut self, text: &str) -> &Responses {
+        self.bot.update(MockMessageText::new().text(text));
+        self.dispatch().await
+    }
+
+    /// The user sends any update (a photo, a sticker, an edited message…).
+    pub async fn send_update(&mut self, update: impl teloxide_tests::IntoUpdate) -> &Responses {
+        self.bot.update(update);
+        self.dispatch().await
+    }
+
+    /// The user taps a button of the current menu.
+    pub async fn tap(&mut self, action: Action) -> &Responses {
+        let menu = self.menu.clone().expect("a menu was shown");
+        let data = callback::encode(action);
+        assert!(
+            buttons(&menu).iter().any(|(_, d)| *d == data),
+            "the current menu has no button {action:?}: {:?}",
+            buttons(&menu)
+        );
+        self.tap_raw(&menu, &data).await
+    }
+
+    /// The user's client sends callback data `data` from message `on` (forged, stale…).
+    pub async fn tap_raw(&mut self, on: &Message, data: &str) -> &Responses {
+        self.bot.update(
+            MockCallbackQuery::new()
+                .message(on.clone())
+                .data(data.to_owned()),
+        );
+        self.dispatch().await
+    }
+
+    pub fn chat_id(&self) -> ChatId {
+        self.menu
+            .as_ref()
+            .map(|m| m.chat.id)
+            .unwrap_or(ChatId(teloxide_tests::MockUser::ID as i64))
+    }
+
+    /// The stored session, `None` when the chat has none.
+    pub async fn session(&self) -> Option<Session> {
+        self.storage
+            .clone()
+            .get_dialogue(self.chat_id())
+            .await
+            .expect("storage is infallible")
+    }
+
+    /// The text of the current menu message.
+    pub fn menu_text(&self) -> String {
+        self.menu
+            .as_ref()
+            .and_then(|m| m.text())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Texts of the new messages sent in the last dispatch, in order.
+    pub fn sent_texts(&self) -> Vec<String> {
+        self.last
+            .sent_messages_text
+            .iter()
+            .map(|m| m.bot_request.text.clone())
+            .collect()
+    }
+
+    /// Callback answers of the last dispatch: their pop-up texts.
+    pub fn answers(&self) -> Vec<Option<String>> {
+        self.last
+            .answered_callback_queries
+            .iter()
+            .map(|a| a.text.clone())
+            .collect()
+    }
+}
+
+/// `(label, callback data)` of every button of a message.
+pub fn buttons(message: &Message) -> Vec<(String, String)> {
+    message
+        .reply_markup()
+        .map(keyboard_buttons)
+        .unwrap_or_default()
+}
+
+pub fn keyboard_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, String)> {
+    markup
+        .inline_keyboard
+        .iter()
+        .flatten()
+        .filter_map(|b| match &b.kind {
+            InlineKeyboardButtonKind::CallbackData(d) => Some((b.text.clone(), d.clone())),
+            _ => None,
+        })
+        .collect()
+}
