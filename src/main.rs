@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use scar_guide::config::Config;
+use scar_guide::config::{Config, ConfigError};
 use scar_guide::content::Content;
 
 /// Scar Guide: acne-scar advice on Telegram, or in this terminal with `console`.
@@ -21,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Mode {
-    /// Run the Telegram bot (the default). Needs TELOXIDE_TOKEN.
+    /// Run the Telegram bot; without TELOXIDE_TOKEN, fail. With no subcommand at all, a missing
+    /// token starts the console instead, so a first `cargo run` always shows the bot.
     Run,
     /// Run the conversation in this terminal: no token, no network.
     Console {
@@ -51,25 +52,22 @@ fn main() -> ExitCode {
         }
     };
 
+    let explicit = cli.command.is_some();
     match cli.command.unwrap_or(Mode::Run) {
         Mode::Check => {
             println!("dialogues OK: {} language(s)", content.packs().count());
             ExitCode::SUCCESS
         }
-        Mode::Console { lang } => {
-            let stdin = std::io::stdin().lock();
-            let stdout = std::io::stdout().lock();
-            match scar_guide::console::run(&content, Some(&lang), stdin, stdout) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("error: console: {err}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Mode::Console { lang } => console(&content, &lang),
         Mode::Run => {
             let config = match Config::from_env() {
                 Ok(config) => config,
+                Err(ConfigError::MissingToken) if !explicit => {
+                    eprintln!(
+                        "note: TELOXIDE_TOKEN is not set, so this is the console mode (see .env.example to run the Telegram bot)"
+                    );
+                    return console(&content, "en");
+                }
                 Err(err) => {
                     eprintln!("error: {err}");
                     return ExitCode::FAILURE;
@@ -89,6 +87,19 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// The conversation over stdin and stdout.
+fn console(content: &Content, lang: &str) -> ExitCode {
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    match scar_guide::console::run(content, Some(lang), stdin, stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: console: {err}");
+            ExitCode::FAILURE
         }
     }
 }
