@@ -1,9 +1,6 @@
-//! The console face: the library's `console::run` over scripted input, and the real binary's
-//! modes (`console`, `check`, the default run mode) as a person would start them.
+//! The console face: the library's `console::run` over scripted input. The binary's `console`
+//! subcommand is run in `binary.rs`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use scar_guide::console;
@@ -41,7 +38,7 @@ fn number_of(outcome: &Outcome, action: Action) -> usize {
 }
 
 /// The console script that taps `actions` in turn from `/start`, and the last outcome.
-fn script_for(actions: &[Action]) -> (String, Outcome) {
+pub(crate) fn script_for(actions: &[Action]) -> (String, Outcome) {
     let conv = Conversation::new(content(), english());
     let mut outcome = conv.step(&State::Idle, Input::Start);
     let mut script = String::new();
@@ -54,7 +51,7 @@ fn script_for(actions: &[Action]) -> (String, Outcome) {
 
 /// The taps from the main menu to the dents card: Identify, Dents, Done, then "No" to every
 /// follow-up the dents card asks.
-fn dents_path() -> Vec<Action> {
+pub(crate) fn dents_path() -> Vec<Action> {
     let mut path = vec![
         Action::Topic(Topic::Identify),
         Action::Toggle(ScarKind::Dents),
@@ -183,180 +180,4 @@ fn line_input_maps_numbers_commands_and_text() {
         console::line_input("red", &start),
         Input::Text("red".into())
     );
-}
-
-// --- The real binary -------------------------------------------------------------------------
-
-const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
-
-/// A fresh empty directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("scar-guide-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The binary, started in `cwd` with no token and no logging configuration from outside.
-fn scar_guide(cwd: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(cwd)
-        .env_remove("TELOXIDE_TOKEN")
-        .env_remove("TELOXIDE_API_URL")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start scar-guide");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write the script");
-    child.wait_with_output().expect("scar-guide finishes")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy file");
-        }
-    }
-}
-
-#[test]
-fn the_binary_console_runs_a_script_without_a_token() {
-    let dir = TempDir::new("console");
-    let (script, _) = script_for(&dents_path());
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("console");
-    let out = run_with_stdin(cmd, &script);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    let pack = english();
-    assert!(
-        stdout.contains(&html::to_plain(&pack.ui.greeting)),
-        "{stdout}"
-    );
-    let title = html::to_plain(&pack.scars.get(ScarKind::Dents).title);
-    assert!(stdout.contains(&title), "{stdout}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-#[test]
-fn the_run_mode_without_a_token_fails_with_one_clear_line() {
-    let dir = TempDir::new("run");
-    let out = run_with_stdin(scar_guide(&dir.0), "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "exited successfully without a token");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].contains("TELOXIDE_TOKEN"), "{stderr}");
-}
-
-#[test]
-fn the_explicit_run_mode_without_a_token_fails_the_same_way() {
-    let dir = TempDir::new("run-explicit");
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("run");
-    let out = run_with_stdin(cmd, "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-#[test]
-fn check_accepts_the_built_in_dialogues() {
-    let dir = TempDir::new("check");
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("check");
-    let out = run_with_stdin(cmd, "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.stdout.is_empty());
-}
-
-#[test]
-fn check_accepts_a_copy_of_the_dialogues_folder() {
-    let dir = TempDir::new("check-copy");
-    let copy = dir.0.join("dialogues");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
-        &copy,
-    );
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("--dialogues").arg(&copy).arg("check");
-    let out = run_with_stdin(cmd, "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn check_refuses_a_broken_copy_and_names_the_file() {
-    let dir = TempDir::new("check-broken");
-    let copy = dir.0.join("dialogues");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
-        &copy,
-    );
-    let care = copy.join("en").join("care.toml");
-    let text = std::fs::read_to_string(&care).expect("care.toml");
-    let broken = text.replacen("\nintro = ", "\nintr0 = ", 1);
-    assert_ne!(broken, text, "the edit changed nothing");
-    std::fs::write(&care, broken).expect("write care.toml");
-
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("--dialogues").arg(&copy).arg("check");
-    let out = run_with_stdin(cmd, "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a broken copy passed the check");
-    assert!(stderr.contains("en/care.toml"), "{stderr}");
-    assert!(stderr.contains("intr0"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-#[test]
-fn check_refuses_a_missing_dialogues_folder() {
-    let dir = TempDir::new("check-missing");
-    let mut cmd = scar_guide(&dir.0);
-    cmd.arg("--dialogues")
-        .arg(dir.0.join("no-such-folder"))
-        .arg("check");
-    let out = run_with_stdin(cmd, "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("no-such-folder"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }

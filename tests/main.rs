@@ -2,6 +2,7 @@
 
 mod util;
 
+mod binary;
 mod console;
 mod content;
 mod telegram;
