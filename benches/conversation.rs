@@ -1,0 +1,133 @@
+//! Speed and memory of the parts every update goes through: `cargo bench`.
+//!
+//! Goals (a 2-core machine, release build): one conversation step well under 50 µs, so the bot
+//! is bound by the network, never by itself; a stored conversation well under 1 KiB, so a
+//! million idle chats (the default `STATE_CAPACITY`) fit in about a gigabyte at worst. The memory
+//! figure is printed, measured with a counting allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scar_guide::content::Content;
+use scar_guide::conversation::{Action, Conversation, Input, State};
+use scar_guide::knowledge::{ScarKind, Topic};
+use scar_guide::telegram::Session;
+use scar_guide::telegram::storage::ExpiringStorage;
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::{ChatId, MessageId};
+
+/// Counts live heap bytes, for the memory figure.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn steps(c: &mut Criterion) {
+    let content = Content::embedded().expect("valid content");
+    let conversation = Conversation::new(&content, content.pack(Some("en")));
+    let every_kind: Vec<ScarKind> = ScarKind::all().collect();
+    let identify = State::Identify { picked: every_kind };
+
+    c.bench_function("tap: a topic on the main menu", |b| {
+        b.iter(|| {
+            conversation.step(
+                black_box(&State::MainMenu),
+                Input::Tap(Action::Topic(Topic::Care)),
+            )
+        })
+    });
+    c.bench_function("tap: Done with every scar kind ticked", |b| {
+        b.iter(|| conversation.step(black_box(&identify), Input::Tap(Action::Done)))
+    });
+    c.bench_function("typed: 'brown spots and craters' on identify", |b| {
+        b.iter(|| {
+            conversation.step(
+                black_box(&State::Identify { picked: Vec::new() }),
+                Input::Text("brown spots and craters".to_owned()),
+            )
+        })
+    });
+    c.bench_function("typed: nonsense on identify", |b| {
+        b.iter(|| {
+            conversation.step(
+                black_box(&identify),
+                Input::Text("qwertyuiop asdf".to_owned()),
+            )
+        })
+    });
+    c.bench_function("start-up: load and validate the embedded content", |b| {
+        b.iter(|| Content::embedded().expect("valid content"))
+    });
+}
+
+fn storage(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let session = Session {
+        state: State::Identify {
+            picked: ScarKind::all().collect(),
+        },
+        menu: Some(MessageId(123_456)),
+    };
+
+    // Memory: bytes per stored conversation, averaged over many chats.
+    const CHATS: i64 = 100_000;
+    let before = LIVE.load(Ordering::Relaxed);
+    let store = ExpiringStorage::<Session>::new(Duration::from_secs(3600), CHATS as u64 * 2);
+    runtime.block_on(async {
+        for chat in 0..CHATS {
+            store
+                .clone()
+                .update_dialogue(ChatId(chat), session.clone())
+                .await
+                .expect("infallible");
+        }
+    });
+    let _ = store.len(); // settle moka's pending bookkeeping
+    let per_chat = (LIVE.load(Ordering::Relaxed) - before) / CHATS as usize;
+    println!("memory: about {per_chat} bytes per stored conversation ({CHATS} chats)");
+
+    c.bench_function("storage: update then get one chat among 100k", |b| {
+        let mut chat = 0;
+        b.iter(|| {
+            chat = (chat + 7919) % CHATS;
+            runtime.block_on(async {
+                store
+                    .clone()
+                    .update_dialogue(ChatId(chat), session.clone())
+                    .await
+                    .expect("infallible");
+                store
+                    .clone()
+                    .get_dialogue(ChatId(chat))
+                    .await
+                    .expect("infallible")
+            })
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = steps, storage
+}
+criterion_main!(benches);
