@@ -241,6 +241,24 @@ fn a_keyword_shared_by_two_scar_kinds_is_refused() {
 }
 
 #[test]
+fn a_keyword_with_capitals_or_punctuation_is_refused() {
+    for bad in ["Ice Pick", "ice-pick", "ice  pick"] {
+        let files = edited("en/scars.toml", |t| {
+            replace_in_table(
+                t,
+                "dents",
+                "keywords = [",
+                &format!("keywords = [\"{bad}\", "),
+            )
+        });
+        let err = load_error(files);
+        assert_eq!(err.file, "dialogues/en/scars.toml", "{err}");
+        assert!(err.item.contains("dents.keywords"), "{err}");
+        assert!(err.problem.contains(bad), "{err}");
+    }
+}
+
+#[test]
 fn a_treatment_relation_listed_on_one_side_only_is_refused() {
     let content = Content::embedded().expect("valid");
     let t = Treatment::DyeLaser;

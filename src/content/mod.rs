@@ -471,7 +471,8 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Keywords are lower-case and no keyword may select two items of the same menu.
+    /// Keywords are normalized (lower case, no punctuation) and no keyword may select two items
+    /// of the same menu.
     fn keywords<'k>(
         &self,
         name: &str,
@@ -488,12 +489,15 @@ impl Checker<'_> {
                 ));
             }
             for w in words {
-                if w.trim().is_empty() || *w != w.to_lowercase() {
+                // Typed text is matched in normalized form, so keywords must already be in it.
+                // A keyword of symbols only ("?") matches when typed exactly, so it may stay.
+                let normal = crate::conversation::normalize(w);
+                if w.trim().is_empty() || (!normal.is_empty() && *w != normal) {
                     return Err(ContentError::new(
                         &self.file(name),
                         format!("{item}.keywords"),
-                        format!("'{w}' is empty or not lower-case"),
-                        "write keywords in lower case",
+                        format!("'{w}' is empty, not lower-case, or has punctuation"),
+                        "write keywords in lower case, words separated by single spaces",
                     ));
                 }
                 if let Some(other) = seen.insert(w.clone(), item) {

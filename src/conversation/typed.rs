@@ -185,20 +185,26 @@ pub fn normalize(text: &str) -> String {
         .join(" ")
 }
 
-/// Whether normalized `text` contains `phrase` as whole words (plural "s"/"es" allowed).
-/// Scripts written without spaces (Japanese) match as plain substrings.
+/// Whether normalized `text` contains normalized `phrase` as whole words (plural "s"/"es"
+/// allowed). Scripts written without spaces (Japanese) match as plain substrings. Keywords are
+/// normalized when the content is validated, so this runs on every typed message without
+/// allocating.
 pub fn mentions(text: &str, phrase: &str) -> bool {
-    let phrase = normalize(phrase);
     if phrase.is_empty() {
         return false;
     }
     if !phrase.is_ascii() {
-        return text.contains(&phrase);
+        return text.contains(phrase);
     }
-    let padded = format!(" {text} ");
-    ["", "s", "es"]
-        .iter()
-        .any(|suffix| padded.contains(&format!(" {phrase}{suffix} ")))
+    text.match_indices(phrase).any(|(at, _)| {
+        let starts_a_word = text[..at].is_empty() || text[..at].ends_with(' ');
+        let rest = &text[at + phrase.len()..];
+        let ends_a_word = ["", "s", "es"].iter().any(|suffix| {
+            rest.strip_prefix(suffix)
+                .is_some_and(|r| r.is_empty() || r.starts_with(' '))
+        });
+        starts_a_word && ends_a_word
+    })
 }
 
 fn mentions_any(text: &str, phrases: &[String]) -> bool {
@@ -217,5 +223,9 @@ mod tests {
         assert!(!mentions(&normalize("reduce"), "red"));
         assert!(!mentions(&normalize("bored"), "red"));
         assert!(mentions("赤みがあります", "赤み"));
+        assert!(mentions(&normalize("boxes"), "box"));
+        assert!(mentions(&normalize("icepick scars"), "icepick"));
+        assert!(!mentions(&normalize("boxcar"), "box"));
+        assert!(!mentions(&normalize("redness"), "red"));
     }
 }
