@@ -86,6 +86,7 @@ fn storage(c: &mut Criterion) {
             picked: ScarKind::all().collect(),
         },
         menu: Some(MessageId(123_456)),
+        lang: None,
     };
 
     // Memory: bytes per stored conversation, averaged over many chats.

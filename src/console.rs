@@ -19,9 +19,8 @@ pub fn run(
     input: impl BufRead,
     mut output: impl Write,
 ) -> io::Result<()> {
-    let pack = content.pack(language);
-    let conversation = Conversation::new(content, pack);
-    let mut outcome = conversation.step(&State::Idle, Input::Start);
+    let mut pack = content.pack(language);
+    let mut outcome = Conversation::new(content, pack).step(&State::Idle, Input::Start);
     let mut lines = input.lines();
     loop {
         print_outcome(&mut output, &outcome)?;
@@ -41,14 +40,17 @@ pub fn run(
         }
         let input = line_input(&line, &outcome);
         // /forget leaves no screen; the next line starts afresh like a new chat.
-        outcome = conversation.step(&outcome.state, input);
+        outcome = Conversation::new(content, pack).step(&outcome.state, input);
+        if let Some(code) = outcome.language {
+            pack = content.pack(Some(code.as_str()));
+        }
     }
 }
 
 fn print_outcome(output: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
     let rule = "─".repeat(RULE_WIDTH);
     for card in &outcome.cards {
-        writeln!(output, "{rule}\n{}", html::to_plain(card))?;
+        writeln!(output, "{rule}\n{}", html::to_plain(&card.text))?;
     }
     writeln!(output, "{rule}")?;
     if let Some(notice) = &outcome.notice {
@@ -66,14 +68,8 @@ fn print_outcome(output: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
 /// What a typed console line means: a command, a numbered button, or text.
 pub fn line_input(line: &str, outcome: &Outcome) -> Input {
     let line = line.trim();
-    match line {
-        "/start" => return Input::Start,
-        "/help" => return Input::Help,
-        "/cancel" => return Input::Cancel,
-        "/privacy" => return Input::Privacy,
-        "/forget" => return Input::Forget,
-        _ if line.starts_with('/') => return Input::UnknownCommand,
-        _ => {}
+    if line.starts_with('/') {
+        return Input::from_command_line(line);
     }
     let tapped = line
         .parse::<usize>()

@@ -215,6 +215,68 @@ impl FollowUp {
     }
 }
 
+/// A topic a link can open directly: `t.me/<bot>?start=<payload>`, share buttons, inline
+/// results and group commands all name topics this way.
+///
+/// The payloads are public URLs posted in communities: once shipped they must keep working, so
+/// they are spelled out here (not derived from enum names that a refactor could change) and a
+/// test pins every one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Link {
+    /// The advice card of one scar kind.
+    Scar(ScarKind),
+    /// The mirror self-checks.
+    NotSure,
+    /// The acne question of the prevention path.
+    Prevent,
+    /// The prevention advice for one acne kind.
+    Acne(AcneKind),
+    /// The daily-care card.
+    Care,
+    /// The treatment catalogue.
+    Treatments,
+    /// One treatment's card.
+    Treatment(Treatment),
+}
+
+impl Link {
+    /// Every link, in menu order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        ScarKind::all()
+            .map(Self::Scar)
+            .chain([Self::NotSure, Self::Prevent])
+            .chain(AcneKind::all().map(Self::Acne))
+            .chain([Self::Care, Self::Treatments])
+            .chain(Treatment::all().map(Self::Treatment))
+    }
+
+    /// The deep-link payload: only `A-Za-z0-9_-`, at most 64 characters.
+    pub fn payload(self) -> String {
+        match self {
+            Self::Scar(k) => k.key().to_owned(),
+            Self::NotSure => "notsure".to_owned(),
+            Self::Prevent => "prevent".to_owned(),
+            Self::Acne(a) => format!("acne_{}", a.key()),
+            Self::Care => "care".to_owned(),
+            Self::Treatments => "treatments".to_owned(),
+            Self::Treatment(t) => format!("t_{}", t.key()),
+        }
+    }
+
+    /// The link a payload names; `None` for anything else (the normal greeting then).
+    pub fn parse(payload: &str) -> Option<Self> {
+        Self::all().find(|l| l.payload() == payload)
+    }
+
+    /// Whether this link ends in an advice card (rather than a question).
+    pub fn is_card(self) -> bool {
+        matches!(
+            self,
+            Self::Scar(_) | Self::Acne(_) | Self::Care | Self::Treatment(_)
+        )
+    }
+}
+
 /// At most this many follow-up questions come between the scar types and the advice.
 pub const MAX_FOLLOW_UPS: usize = 3;
 

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use scar_guide::content::{Content, Pack, html};
 use scar_guide::conversation::{Action, Conversation, Input, Marks, Outcome, State, back};
-use scar_guide::knowledge::{AcneKind, DentShape, LumpShape, ScarKind, Topic, Treatment};
+use scar_guide::knowledge::{AcneKind, DentShape, Link, LumpShape, ScarKind, Topic, Treatment};
 use scar_guide::telegram::callback;
 
 /// Fail instead of looping forever if the state space is not finite.
@@ -114,7 +114,7 @@ impl Walk {
     /// The fewest taps after which some card satisfies `wanted`.
     fn taps_to_card(&self, wanted: impl Fn(&str) -> bool) -> Option<usize> {
         self.edges()
-            .filter(|e| e.outcome.cards.iter().any(|c| wanted(c)))
+            .filter(|e| e.outcome.cards.iter().any(|c| wanted(&c.text)))
             .map(|e| e.depth + 1)
             .min()
     }
@@ -133,6 +133,7 @@ fn variant(state: &State) -> &'static str {
         State::PreventAdvice { .. } => "PreventAdvice",
         State::Care => "Care",
         State::Treatments => "Treatments",
+        State::Settings => "Settings",
     }
 }
 
@@ -281,6 +282,7 @@ fn the_self_check_path_names_every_dent_and_lump_shape() {
             )
         })
         .flat_map(|e| e.outcome.cards)
+        .map(|c| c.text)
         .collect();
     assert!(
         !checked_cards.is_empty(),
@@ -352,6 +354,7 @@ fn forget_leaves_no_screen_and_an_idle_state() {
 fn every_message_fits_telegram_and_is_well_formed_html() {
     for (what, outcome) in every_observable_outcome() {
         for card in &outcome.cards {
+            let card = &card.text;
             let len = html::telegram_len(card);
             assert!(len <= MAX_MESSAGE_LEN, "{what}: a card of {len} characters");
             assert_eq!(html::check(card), Ok(()), "{what}: card {card:?}");
@@ -409,7 +412,7 @@ fn scar_advice_always_says_when_to_see_a_dermatologist() {
             edge.outcome
                 .cards
                 .iter()
-                .any(|c| c.contains(doctor.as_str()) || c.contains(red_flags.as_str())),
+                .any(|c| c.text.contains(doctor.as_str()) || c.text.contains(red_flags.as_str())),
             "{:?} on {:?}: no dermatologist advice in {:#?}",
             edge.action,
             edge.from,
@@ -455,7 +458,7 @@ fn every_card_but_the_red_flag_card_carries_the_disclaimer() {
     let red_flag_head = format!("<b>{}</b>", pack.safety.red_flags.title);
     let mut red_flag_cards = 0;
     for edge in walk().edges() {
-        for card in &edge.outcome.cards {
+        for card in edge.outcome.cards.iter().map(|c| &c.text) {
             if card.starts_with(&red_flag_head) {
                 red_flag_cards += 1;
                 continue;
@@ -664,7 +667,8 @@ fn an_acne_word_in_prevent_gives_its_advice() {
             acne: AcneKind::Purple
         }
     );
-    assert_eq!(outcome.cards, vec![conv.acne_card(AcneKind::Purple)]);
+    assert_eq!(outcome.cards, conv.open(Link::Acne(AcneKind::Purple)).cards);
+    assert_eq!(outcome.cards[0].text, conv.acne_card(AcneKind::Purple));
 }
 
 #[test]
@@ -673,8 +677,12 @@ fn a_treatment_name_in_treatments_gives_its_card() {
     let outcome = conv.step(&State::Treatments, Input::Text("fractional laser".into()));
     assert_eq!(outcome.state, State::Treatments);
     assert_eq!(
-        outcome.cards,
-        vec![conv.treatment_card(Treatment::FractionalLaser)]
+        outcome.cards[0].text,
+        conv.treatment_card(Treatment::FractionalLaser)
+    );
+    assert_eq!(
+        outcome.cards[0].link,
+        Some(Link::Treatment(Treatment::FractionalLaser))
     );
 }
 

@@ -21,7 +21,8 @@ use include_dir::{Dir, include_dir};
 use serde::de::DeserializeOwned;
 
 use crate::knowledge::{
-    AcneKind, CareHabit, ClosedSet, DentShape, FollowUp, LumpShape, ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, ClosedSet, DentShape, FollowUp, Link, LumpShape, ScarKind, Topic,
+    Treatment,
 };
 
 pub use raw::{
@@ -147,6 +148,19 @@ impl Pack {
 
     pub fn lump_shape(&self, shape: LumpShape) -> Option<&ShapeText> {
         self.scars.get(ScarKind::Lumps).lump_shapes.get(&shape)
+    }
+
+    /// The title of the topic a link opens (HTML, as written in the content).
+    pub fn link_title(&self, link: Link) -> &str {
+        match link {
+            Link::Scar(kind) => &self.scars.get(kind).title,
+            Link::NotSure => &self.ui.buttons.not_sure,
+            Link::Prevent => self.topics.get(Topic::Prevent),
+            Link::Acne(acne) => &self.acne.get(acne).label,
+            Link::Care => &self.care_title,
+            Link::Treatments => self.topics.get(Topic::Treatments),
+            Link::Treatment(t) => &self.treatments.get(t).name,
+        }
     }
 }
 
@@ -427,17 +441,23 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Button labels are plain text (Telegram shows tags literally) and must fit a phone.
-    fn label(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
+    /// Texts Telegram shows without parsing (buttons, pop-ups, the profile): no tags or entities.
+    fn plain(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
         self.text(name, item, text)?;
         if html::to_plain(text) != text {
             return Err(ContentError::new(
                 &self.file(name),
                 item,
-                "a button label cannot use tags or entities",
+                "this text is shown as plain text and cannot use tags or entities",
                 "write plain text",
             ));
         }
+        Ok(())
+    }
+
+    /// Button labels are plain text and must fit a phone.
+    fn label(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
+        self.plain(name, item, text)?;
         if text.chars().count() > MAX_LABEL_CHARS {
             return Err(ContentError::new(
                 &self.file(name),
@@ -552,8 +572,41 @@ fn validate_language(
         ("commands.help", &ui.commands.help),
         ("commands.privacy", &ui.commands.privacy),
         ("commands.forgotten", &ui.commands.forgotten),
+        ("settings.question", &ui.settings.question),
+        ("settings.changed", &ui.settings.changed),
+        ("group.intro", &ui.group.intro),
     ] {
         c.text(f, item, text)?;
+    }
+    // Plain texts with Telegram's own limits: the profile, pop-ups and the share summary.
+    for (item, text, max) in [
+        ("profile.description", &ui.profile.description, 512),
+        (
+            "profile.short_description",
+            &ui.profile.short_description,
+            120,
+        ),
+        ("group.not_yours", &ui.group.not_yours, 200),
+        ("share.tagline", &ui.share.tagline, 120),
+    ] {
+        c.plain(f, item, text)?;
+        if text.chars().count() > max {
+            return Err(ContentError::new(
+                &c.file(f),
+                item,
+                format!("longer than {max} characters"),
+                "shorten it: Telegram refuses longer texts there",
+            ));
+        }
+    }
+    for (item, text) in [
+        ("share.button", &ui.share.button),
+        ("share.inline_button", &ui.share.inline_button),
+        ("inline.open_full", &ui.inline.open_full),
+        ("inline.open_bot", &ui.inline.open_bot),
+        ("group.open_private", &ui.group.open_private),
+    ] {
+        c.label(f, item, text)?;
     }
     // Callback answers (where hints also appear) are limited to 200 characters.
     for (item, text) in [
@@ -577,6 +630,7 @@ fn validate_language(
         ("cancel", &d.cancel),
         ("privacy", &d.privacy),
         ("forget", &d.forget),
+        ("settings", &d.settings),
     ] {
         c.label(f, &format!("commands.descriptions.{item}"), text)?;
     }

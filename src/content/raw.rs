@@ -79,6 +79,11 @@ pub struct Ui {
     pub hints: Hints,
     pub commands: CommandTexts,
     pub card: CardHeadings,
+    pub settings: SettingsText,
+    pub share: ShareText,
+    pub inline: InlineText,
+    pub group: GroupText,
+    pub profile: ProfileText,
     /// Words that work like the navigation buttons when typed.
     pub keywords: NavKeywords,
 }
@@ -124,6 +129,59 @@ pub struct Hints {
     pub console_prompt: String,
 }
 
+/// `/settings`: the language choice.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsText {
+    pub question: String,
+    /// Said in the newly chosen language once it is set.
+    pub changed: String,
+}
+
+/// The buttons under every advice card.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareText {
+    /// Opens Telegram's share sheet with the card's link.
+    pub button: String,
+    /// Picks a chat and posts the card there through inline mode.
+    pub inline_button: String,
+    /// Follows the card's title in the shared one-line summary.
+    pub tagline: String,
+}
+
+/// Inline mode (`@bot words` in any chat).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineText {
+    /// The deep-link button under a posted card.
+    pub open_full: String,
+    /// The button above the results that opens the bot itself.
+    pub open_bot: String,
+}
+
+/// Answers in group chats, where the questionnaire does not run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupText {
+    /// Answer to `/start@bot` and `/help@bot` in a group, above the topic buttons.
+    pub intro: String,
+    /// The deep-link button into the private chat.
+    pub open_private: String,
+    /// Pop-up for a group member pressing buttons someone else asked for.
+    pub not_yours: String,
+}
+
+/// The bot's profile, set at start-up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileText {
+    /// setMyDescription: shown in an empty chat with the bot, at most 512 characters.
+    pub description: String,
+    /// setMyShortDescription: shown on the profile and with shared links, at most 120.
+    pub short_description: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandTexts {
@@ -142,6 +200,7 @@ pub struct CommandDescriptions {
     pub cancel: String,
     pub privacy: String,
     pub forget: String,
+    pub settings: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,16 +24,18 @@
 //! ```
 
 mod render;
+mod search;
 mod typed;
 
+pub use search::{MAX_SEARCH_RESULTS, MAX_SUMMARY_CHARS, card_links};
 pub use typed::{mentions, normalize};
 
 use serde::{Deserialize, Serialize};
 
 use crate::content::{Content, Pack};
 use crate::knowledge::{
-    AcneKind, DentShape, DentsAnswer, FlatAnswer, FollowUp, LumpShape, RaisedAnswer, ScarKind,
-    Topic, Treatment,
+    AcneKind, DentShape, DentsAnswer, FlatAnswer, FollowUp, Link, LumpShape, RaisedAnswer,
+    ScarKind, Topic, Treatment,
 };
 
 /// Where a chat is in the conversation. Each variant carries exactly the answers so far.
@@ -71,6 +73,8 @@ pub enum State {
     Care,
     /// "Which treatment would you like explained?" (also after each treatment card).
     Treatments,
+    /// `/settings`: "Which language should I use?"
+    Settings,
 }
 
 /// How the scar kinds were found: ticked directly, or through the self-checks.
@@ -162,15 +166,58 @@ pub enum Action {
     Answer(FollowUp, bool),
     Acne(AcneKind),
     Treatment(Treatment),
+    /// Choose the language with this code (`/settings`).
+    Language(LanguageCode),
     Back,
     StartOver,
+}
+
+/// A language code as a `Copy` value, so actions stay `Copy` and callback data stays short.
+/// Only lower-case ASCII letters, digits and '-', 2 to 8 of them ("en", "ja", "pt-br").
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LanguageCode {
+    bytes: [u8; 8],
+    len: u8,
+}
+
+impl LanguageCode {
+    pub fn parse(code: &str) -> Option<Self> {
+        let valid = (2..=8).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return None;
+        }
+        let mut bytes = [0; 8];
+        bytes[..code.len()].copy_from_slice(code.as_bytes());
+        Some(Self {
+            bytes,
+            len: code.len() as u8,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII was ever stored, so this cannot fail; an empty code would be refused later.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for LanguageCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LanguageCode({})", self.as_str())
+    }
 }
 
 /// Something a person did, as the conversation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// `/start` (a deep-link payload is ignored for now).
+    /// `/start`, or `/start` with a payload that names no topic.
     Start,
+    /// `/start <payload>` from a deep link: open that topic directly.
+    Open(Link),
+    /// `/settings`: choose the language.
+    Settings,
     Help,
     /// `/cancel`: back to the main menu.
     Cancel,
@@ -191,6 +238,32 @@ pub enum Input {
     Media,
     /// An edit of an earlier message.
     Edited,
+}
+
+impl Input {
+    /// A command by name (without the slash or `@bot`) and its argument. Every face parses
+    /// commands here, so `/start redness`, `/redness` and a `t.me/<bot>?start=redness` link all
+    /// open the same topic. `None` for a name the bot does not have.
+    pub fn command(name: &str, argument: &str) -> Option<Self> {
+        let input = match name.to_ascii_lowercase().as_str() {
+            "start" => Link::parse(argument.trim()).map_or(Self::Start, Self::Open),
+            "help" => Self::Help,
+            "cancel" => Self::Cancel,
+            "privacy" => Self::Privacy,
+            "forget" => Self::Forget,
+            "settings" => Self::Settings,
+            // Topic commands: each link payload is also a command ("/redness", "/care").
+            other => Self::Open(Link::parse(other)?),
+        };
+        Some(input)
+    }
+
+    /// Typed text that starts with '/': the command, or [`Input::UnknownCommand`].
+    pub fn from_command_line(line: &str) -> Self {
+        let line = line.trim().trim_start_matches('/');
+        let (name, argument) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        Self::command(name, argument).unwrap_or(Self::UnknownCommand)
+    }
 }
 
 /// One button of a [`Screen`].
@@ -214,6 +287,27 @@ impl Screen {
     }
 }
 
+/// An advice card (Telegram HTML) and the topic its share buttons link to; cards that are not
+/// a topic of their own (red flags, notes before treatment) have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub text: String,
+    pub link: Option<Link>,
+}
+
+impl Card {
+    fn topic(link: Link, text: String) -> Self {
+        Self {
+            text,
+            link: Some(link),
+        }
+    }
+
+    fn note(text: String) -> Self {
+        Self { text, link: None }
+    }
+}
+
 /// What one step produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -221,9 +315,11 @@ pub struct Outcome {
     /// A short line before the screen (or a pop-up for a tap): a hint, help, the greeting.
     pub notice: Option<String>,
     /// Advice cards, each its own message so it stays in the chat.
-    pub cards: Vec<String>,
+    pub cards: Vec<Card>,
     /// The question to show now. `None` only after `/forget`.
     pub screen: Option<Screen>,
+    /// The language chosen in this step (`/settings`): the adapter keeps it for the chat.
+    pub language: Option<LanguageCode>,
 }
 
 /// The conversation over one language's content.
@@ -256,7 +352,13 @@ impl<'a> Conversation<'a> {
                 notice: Some(ui.commands.forgotten.clone()),
                 cards: Vec::new(),
                 screen: None,
+                language: None,
             },
+            Input::Open(link) => Outcome {
+                notice: Some(self.greeting()),
+                ..self.open(link)
+            },
+            Input::Settings => self.show(State::Settings, None),
             Input::UnknownCommand => self.show(current, Some(ui.hints.unknown_text.clone())),
             Input::Media => self.show(current, Some(ui.hints.media.clone())),
             Input::Edited => self.show(current, Some(ui.hints.edited.clone())),
@@ -291,10 +393,11 @@ impl<'a> Conversation<'a> {
             notice,
             cards: Vec::new(),
             screen: Some(screen),
+            language: None,
         }
     }
 
-    fn with_cards(&self, state: State, cards: Vec<String>) -> Outcome {
+    fn with_cards(&self, state: State, cards: Vec<Card>) -> Outcome {
         Outcome {
             cards,
             ..self.show(state, None)
@@ -318,12 +421,9 @@ impl<'a> Conversation<'a> {
             (State::FollowUps { marks, answers }, Action::Answer(question, yes)) => {
                 self.receive_follow_up(marks, answers, question, yes)
             }
-            (State::Prevent, Action::Acne(acne)) => {
-                Some(self.with_cards(State::PreventAdvice { acne }, vec![self.acne_card(acne)]))
-            }
-            (State::Treatments, Action::Treatment(t)) => {
-                Some(self.with_cards(State::Treatments, vec![self.treatment_card(t)]))
-            }
+            (State::Prevent, Action::Acne(acne)) => Some(self.open(Link::Acne(acne))),
+            (State::Treatments, Action::Treatment(t)) => Some(self.open(Link::Treatment(t))),
+            (State::Settings, Action::Language(code)) => self.choose_language(code),
             _ => None,
         }
     }
@@ -332,7 +432,7 @@ impl<'a> Conversation<'a> {
         match topic {
             Topic::Identify => self.show(State::Identify { picked: Vec::new() }, None),
             Topic::Prevent => self.show(State::Prevent, None),
-            Topic::Care => self.with_cards(State::Care, vec![self.care_card()]),
+            Topic::Care => self.open(Link::Care),
             Topic::Treatments => self.show(State::Treatments, None),
         }
     }
@@ -403,6 +503,53 @@ impl<'a> Conversation<'a> {
         self.with_cards(State::Results { marks, answers }, cards)
     }
 
+    /// The topic a link names, as if reached through the menus. A scar card opened this way
+    /// skips the follow-up questions, so its cautions are all shown (the safe default).
+    pub fn open(&self, link: Link) -> Outcome {
+        match link {
+            Link::Scar(kind) => self.after_questions(Marks::Picked(vec![kind])),
+            Link::NotSure => self.show(
+                State::SelfCheck {
+                    checks: Checks::default(),
+                },
+                None,
+            ),
+            Link::Prevent => self.show(State::Prevent, None),
+            Link::Acne(acne) => self.with_cards(
+                State::PreventAdvice { acne },
+                vec![Card::topic(link, self.acne_card(acne))],
+            ),
+            Link::Care => self.with_cards(State::Care, vec![Card::topic(link, self.care_card())]),
+            Link::Treatments => self.show(State::Treatments, None),
+            Link::Treatment(t) => self.with_cards(
+                State::Treatments,
+                vec![Card::topic(link, self.treatment_card(t))],
+            ),
+        }
+    }
+
+    /// The advice for these marks with no follow-up answered.
+    fn after_questions(&self, marks: Marks) -> Outcome {
+        let cards = self.advice_cards(&marks, &[]);
+        self.with_cards(
+            State::Results {
+                marks,
+                answers: Vec::new(),
+            },
+            cards,
+        )
+    }
+
+    /// Switches the language: the main menu and the confirmation come in the new language.
+    fn choose_language(&self, code: LanguageCode) -> Option<Outcome> {
+        let pack = self.content.packs().find(|p| p.code == code.as_str())?;
+        let there = Conversation::new(self.content, pack);
+        Some(Outcome {
+            language: Some(code),
+            ..there.show(State::MainMenu, Some(pack.ui.settings.changed.clone()))
+        })
+    }
+
     /// Topics offered on a "What next?" screen: the ones not just shown.
     fn topics_on(&self, state: &State) -> Vec<Topic> {
         match state {
@@ -454,7 +601,7 @@ pub fn back(state: &State) -> State {
                 None => before_follow_ups(marks),
             }
         }
-        State::Prevent | State::Care | State::Treatments => State::MainMenu,
+        State::Prevent | State::Care | State::Treatments | State::Settings => State::MainMenu,
         State::PreventAdvice { .. } => State::Prevent,
     }
 }

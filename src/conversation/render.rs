@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{Action, Button, Conversation, FollowUp, Marks, Screen, State};
+use super::{Action, Button, Card, Conversation, FollowUp, LanguageCode, Marks, Screen, State};
 use crate::knowledge::{
-    AcneKind, CareHabit, DentsAnswer, FlatAnswer, RaisedAnswer, ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, Link, RaisedAnswer, ScarKind, Topic, Treatment,
 };
 
 /// Treatments per row in the treatments menu: names are short, two fit a phone.
@@ -151,6 +151,23 @@ impl Conversation<'_> {
                     .collect();
                 (ui.treatments_question.clone(), rows)
             }
+            State::Settings => {
+                // Each language's own name, so a person can find theirs whatever is shown now.
+                let rows = self
+                    .content
+                    .packs()
+                    .filter_map(|p| {
+                        let code = LanguageCode::parse(&p.code)?;
+                        let label = if p.code == self.pack.code {
+                            format!("{}{}", b.selected_mark, p.ui.language_name)
+                        } else {
+                            p.ui.language_name.clone()
+                        };
+                        Some(vec![self.button(label, Action::Language(code))])
+                    })
+                    .collect();
+                (ui.settings.question.clone(), rows)
+            }
         };
         buttons.push(self.nav_row());
         Screen { text, buttons }
@@ -158,21 +175,21 @@ impl Conversation<'_> {
 
     /// The cards after the scar questions: an urgent card first when a red flag was reported,
     /// one card per scar kind, then the notes that apply before any clinic treatment.
-    pub(super) fn advice_cards(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> Vec<String> {
+    pub(super) fn advice_cards(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> Vec<Card> {
         let kinds = marks.kinds();
         let said_yes = |q: FollowUp| answers.contains(&(q, true));
         let mut cards = Vec::new();
         if said_yes(FollowUp::RedFlag) {
-            cards.push(self.red_flag_card());
+            cards.push(Card::note(self.red_flag_card()));
         }
         if kinds.is_empty() {
-            cards.push(self.no_match_card());
+            cards.push(Card::note(self.no_match_card()));
             return cards;
         }
         for kind in &kinds {
-            cards.push(self.scar_card(*kind, marks));
+            cards.push(Card::topic(Link::Scar(*kind), self.scar_card(*kind, marks)));
         }
-        cards.push(self.before_treatment_card(&kinds, answers));
+        cards.push(Card::note(self.before_treatment_card(&kinds, answers)));
         cards
     }
 
@@ -312,7 +329,8 @@ impl Conversation<'_> {
         if answer(FollowUp::ActiveAcne) == Some(true) {
             notes.push(&safety.active_acne);
         }
-        if answer(FollowUp::Pregnancy) == Some(true) {
+        // Not asked (a deep link skips the questions) counts as "yes" where it applies.
+        if answer(FollowUp::Pregnancy).unwrap_or(FollowUp::Pregnancy.applies_to(kinds)) {
             notes.push(&safety.pregnancy);
         }
         let caution_always = kinds

@@ -5,9 +5,11 @@
 //! exact, known values; everything else is `None` and the handler answers it as invalid. The
 //! version prefix lets a future format coexist with menus still open in people's chats.
 
-use crate::conversation::Action;
+use teloxide::types::UserId;
+
+use crate::conversation::{Action, LanguageCode};
 use crate::knowledge::{
-    AcneKind, DentsAnswer, FlatAnswer, FollowUp, RaisedAnswer, ScarKind, Topic, Treatment,
+    AcneKind, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
 };
 
 /// Bumped when the format changes incompatibly.
@@ -29,6 +31,7 @@ pub fn encode(action: Action) -> String {
         Action::Answer(q, yes) => format!("ans:{}:{}", q.key(), if yes { "y" } else { "n" }),
         Action::Acne(a) => format!("acne:{}", a.key()),
         Action::Treatment(t) => format!("tr:{}", t.key()),
+        Action::Language(code) => format!("lang:{}", code.as_str()),
         Action::Back => "back".to_owned(),
         Action::StartOver => "over".to_owned(),
     };
@@ -57,6 +60,7 @@ pub fn parse(data: &str) -> Option<Action> {
         ("ans", Some(k), Some("n")) => Action::Answer(k.parse::<FollowUp>().ok()?, false),
         ("acne", Some(k), None) => Action::Acne(k.parse::<AcneKind>().ok()?),
         ("tr", Some(k), None) => Action::Treatment(k.parse::<Treatment>().ok()?),
+        ("lang", Some(code), None) => Action::Language(LanguageCode::parse(code)?),
         ("back", None, None) => Action::Back,
         ("over", None, None) => Action::StartOver,
         _ => return None,
@@ -65,7 +69,32 @@ pub fn parse(data: &str) -> Option<Action> {
     (encode(action) == data).then_some(action)
 }
 
-/// Every action there is, for exhaustive tests of the codec.
+/// A topic button on a message the bot posted in a group: only the person who asked may use it,
+/// so the asker travels with the button (groups keep no conversation state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupTap {
+    pub asker: UserId,
+    pub link: Link,
+}
+
+/// Encodes a group button as `1:g:<asker>:<link payload>`.
+pub fn encode_group(tap: GroupTap) -> String {
+    format!("{VERSION}:g:{}:{}", tap.asker.0, tap.link.payload())
+}
+
+/// Parses a group button; `None` for anything [`encode_group`] would not produce.
+pub fn parse_group(data: &str) -> Option<GroupTap> {
+    let rest = data.strip_prefix(VERSION)?.strip_prefix(":g:")?;
+    let (asker, payload) = rest.split_once(':')?;
+    let tap = GroupTap {
+        asker: UserId(asker.parse().ok()?),
+        link: Link::parse(payload)?,
+    };
+    (encode_group(tap) == data).then_some(tap)
+}
+
+/// Every action there is, for exhaustive tests of the codec. Languages are those of the
+/// content, so they are listed by the caller.
 pub fn all_actions() -> Vec<Action> {
     let mut all = vec![
         Action::Done,
@@ -100,6 +129,24 @@ mod tests {
     }
 
     #[test]
+    fn languages_and_group_taps_round_trip_within_64_bytes() {
+        for code in ["en", "ja", "pt-br"] {
+            let action = Action::Language(LanguageCode::parse(code).expect("valid code"));
+            assert_eq!(parse(&encode(action)), Some(action));
+        }
+        for link in Link::all() {
+            let tap = GroupTap {
+                asker: UserId(u64::MAX),
+                link,
+            };
+            let data = encode_group(tap);
+            assert!(data.len() <= MAX_BYTES, "{data}");
+            assert_eq!(parse_group(&data), Some(tap));
+            assert_eq!(parse(&data), None, "group taps are not conversation taps");
+        }
+    }
+
+    #[test]
     fn forged_data_is_rejected() {
         for forged in [
             "",
@@ -116,9 +163,17 @@ mod tests {
             "done",
             "1:back ",
             "1:pick:redness\u{0}",
+            "1:lang:",
+            "1:lang:EN",
+            "1:lang:toolonglanguage",
+            "1:g:12:redness:x",
+            "1:g:-:redness",
+            "1:g:12:nose",
+            "1:g:012:redness",
             &"x".repeat(200),
         ] {
             assert_eq!(parse(forged), None, "{forged:?}");
+            assert_eq!(parse_group(forged), None, "{forged:?}");
         }
     }
 }

@@ -10,7 +10,10 @@
 //! expired and a fresh menu is sent.
 
 pub mod callback;
+pub mod group;
+pub mod inline;
 pub mod run;
+pub mod share;
 pub mod storage;
 
 use std::sync::Arc;
@@ -21,11 +24,11 @@ use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId, ParseMode,
+    User,
 };
-use teloxide::utils::command::BotCommands;
 use teloxide::{ApiError, RequestError};
 
-use crate::content::{Content, html};
+use crate::content::{Content, Pack, html};
 use crate::conversation::{Conversation, Input, Outcome, Screen, State};
 
 /// What is kept per chat: the conversation and which message holds its current menu.
@@ -33,32 +36,49 @@ use crate::conversation::{Conversation, Input, Outcome, Screen, State};
 pub struct Session {
     pub state: State,
     pub menu: Option<MessageId>,
+    /// The language chosen with /settings; `None` follows the user's Telegram language.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 pub type SessionStorage = ErasedStorage<Session>;
 pub type SessionDialogue = Dialogue<Session, SessionStorage>;
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-type HandlerResult = Result<(), HandlerError>;
+pub(crate) type HandlerResult = Result<(), HandlerError>;
 
-/// The commands the bot answers (and registers with setMyCommands).
-#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
-#[command(rename_rule = "lowercase")]
-pub enum Command {
-    Start(String),
-    Help,
-    Cancel,
-    Privacy,
-    Forget,
+/// A command in a message: `/name[@bot] [argument]`.
+pub(crate) struct CommandLine<'a> {
+    name: &'a str,
+    argument: &'a str,
+    /// `Some(true)` when it names this bot, `Some(false)` another bot, `None` no bot at all.
+    addressed: Option<bool>,
 }
 
-impl Command {
-    fn input(self) -> Input {
-        match self {
-            Self::Start(_) => Input::Start,
-            Self::Help => Input::Help,
-            Self::Cancel => Input::Cancel,
-            Self::Privacy => Input::Privacy,
-            Self::Forget => Input::Forget,
+impl<'a> CommandLine<'a> {
+    fn parse(text: &'a str, me: &Me) -> Option<Self> {
+        let text = text.strip_prefix('/')?;
+        let (head, argument) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let (name, addressed) = match head.split_once('@') {
+            Some((name, bot)) => {
+                let mine = me.user.username.as_deref();
+                (
+                    name,
+                    Some(mine.is_some_and(|m| bot.eq_ignore_ascii_case(m))),
+                )
+            }
+            None => (head, None),
+        };
+        Some(Self {
+            name,
+            argument: argument.trim(),
+            addressed,
+        })
+    }
+
+    fn input(&self) -> Input {
+        match self.addressed {
+            Some(false) => Input::UnknownCommand,
+            _ => Input::command(self.name, self.argument).unwrap_or(Input::UnknownCommand),
         }
     }
 }
@@ -72,7 +92,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .branch(
             Update::filter_message()
-                .branch(group.clone().endpoint(receive_group_message))
+                .branch(group.clone().endpoint(group::receive_message))
                 .branch(
                     private
                         .clone()
@@ -88,6 +108,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
             ),
         )
         .branch(Update::filter_callback_query().endpoint(receive_callback))
+        .branch(Update::filter_inline_query().endpoint(inline::answer))
 }
 
 /// Builds the dependency map the handler tree needs.
@@ -98,12 +119,99 @@ pub fn dependencies(content: Arc<Content>, storage: Arc<SessionStorage>) -> Depe
 /// What a private message means to the conversation.
 fn message_input(msg: &Message, me: &Me) -> Input {
     match msg.text() {
-        Some(text) if text.starts_with('/') => match Command::parse(text, me.username()) {
-            Ok(command) => command.input(),
-            Err(_) => Input::UnknownCommand,
+        Some(text) => match CommandLine::parse(text, me) {
+            Some(command) => command.input(),
+            None => Input::Text(text.to_owned()),
         },
-        Some(text) => Input::Text(text.to_owned()),
         None => Input::Media,
+    }
+}
+
+/// The chat's language: the one chosen with /settings, else the user's Telegram language.
+fn pack_for<'c>(content: &'c Content, session: &Session, user: Option<&User>) -> &'c Pack {
+    let code = session
+        .lang
+        .as_deref()
+        .or_else(|| user.and_then(|u| u.language_code.as_deref()));
+    content.pack(code)
+}
+
+/// What one private update needs from its surroundings to answer.
+struct Reply<'a> {
+    bot: &'a Bot,
+    me: &'a Me,
+    content: &'a Content,
+    chat_id: ChatId,
+}
+
+impl Reply<'_> {
+    /// Steps the conversation and sends the outcome as new messages; returns the new session.
+    async fn step_as_new(
+        &self,
+        session: &Session,
+        pack: &Pack,
+        input: Input,
+    ) -> Result<Session, HandlerError> {
+        let outcome = Conversation::new(self.content, pack).step(&session.state, input);
+        let menu = self
+            .deliver_new(&outcome, outcome.notice.as_deref(), session)
+            .await?;
+        Ok(next_session(session, outcome, menu))
+    }
+
+    /// The pack to speak after this outcome: a language chosen just now wins.
+    fn pack_after(&self, session: &Session, outcome: &Outcome) -> &Pack {
+        match outcome.language {
+            Some(code) => self.content.pack(Some(code.as_str())),
+            None => self.content.pack(session.lang.as_deref()),
+        }
+    }
+
+    /// Sends the cards (each with its share buttons), then the notice and the screen together.
+    async fn deliver_new(
+        &self,
+        outcome: &Outcome,
+        notice: Option<&str>,
+        session: &Session,
+    ) -> Result<Option<MessageId>, HandlerError> {
+        let pack = self.pack_after(session, outcome);
+        for card in &outcome.cards {
+            let mut request = self
+                .bot
+                .send_message(self.chat_id, &card.text)
+                .parse_mode(ParseMode::Html);
+            if let Some(link) = card.link {
+                request = request.reply_markup(share::card_keyboard(self.me, pack, link)?);
+            }
+            request.await?;
+        }
+        let text = match (notice, &outcome.screen) {
+            (Some(n), Some(s)) => format!("{n}\n\n{}", s.text),
+            (None, Some(s)) => s.text.clone(),
+            (Some(n), None) => n.to_owned(),
+            (None, None) => return Ok(None),
+        };
+        let mut request = self
+            .bot
+            .send_message(self.chat_id, text)
+            .parse_mode(ParseMode::Html);
+        if let Some(screen) = &outcome.screen {
+            request = request.reply_markup(keyboard(screen));
+        }
+        let sent = request.await?;
+        Ok(outcome.screen.as_ref().map(|_| sent.id))
+    }
+}
+
+/// The session after an outcome: its state, its menu message and the language kept.
+fn next_session(session: &Session, outcome: Outcome, menu: Option<MessageId>) -> Session {
+    Session {
+        state: outcome.state,
+        menu,
+        lang: outcome
+            .language
+            .map(|code| code.as_str().to_owned())
+            .or_else(|| session.lang.clone()),
     }
 }
 
@@ -117,53 +225,46 @@ async fn receive_message(
 ) -> HandlerResult {
     let input = message_input(&msg, &me);
     log::debug!("chat message of kind {}", input_kind(&input));
-    let pack = content.pack(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    let outcome = Conversation::new(&content, pack).step(&session.state, input);
-    let menu = deliver_as_new(&bot, msg.chat.id, &outcome).await?;
-    save(&dialogue, outcome.state, menu).await
+    let pack = pack_for(&content, &session, msg.from.as_ref());
+    let reply = Reply {
+        bot: &bot,
+        me: &me,
+        content: &content,
+        chat_id: msg.chat.id,
+    };
+    let next = reply.step_as_new(&session, pack, input).await?;
+    save(&dialogue, next).await
 }
 
 async fn receive_edited_message(
     bot: Bot,
     msg: Message,
+    me: Me,
     session: Session,
     dialogue: SessionDialogue,
     content: Arc<Content>,
 ) -> HandlerResult {
-    let pack = content.pack(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    let outcome = Conversation::new(&content, pack).step(&session.state, Input::Edited);
-    let menu = deliver_as_new(&bot, msg.chat.id, &outcome).await?;
-    save(&dialogue, outcome.state, menu).await
-}
-
-/// In groups the questionnaire does not run: several people would share one state. Commands
-/// addressed to the bot get a pointer to the private chat; everything else is ignored.
-async fn receive_group_message(
-    bot: Bot,
-    msg: Message,
-    me: Me,
-    content: Arc<Content>,
-) -> HandlerResult {
-    let Some(text) = msg.text() else {
-        return Ok(());
+    let pack = pack_for(&content, &session, msg.from.as_ref());
+    let reply = Reply {
+        bot: &bot,
+        me: &me,
+        content: &content,
+        chat_id: msg.chat.id,
     };
-    if !text.starts_with('/') || Command::parse(text, me.username()).is_err() {
-        return Ok(());
-    }
-    let pack = content.pack(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    bot.send_message(msg.chat.id, &pack.ui.hints.group)
-        .parse_mode(ParseMode::Html)
-        .await?;
-    Ok(())
+    let next = reply.step_as_new(&session, pack, Input::Edited).await?;
+    save(&dialogue, next).await
 }
 
 async fn receive_callback(
     bot: Bot,
     q: CallbackQuery,
+    me: Me,
     storage: Arc<SessionStorage>,
     content: Arc<Content>,
 ) -> HandlerResult {
-    let pack = content.pack(q.from.language_code.as_deref());
+    if let Some(tap) = q.data.as_deref().and_then(callback::parse_group) {
+        return group::receive_tap(&bot, &q, tap, &me, &content).await;
+    }
     let message = match &q.message {
         Some(MaybeInaccessibleMessage::Regular(m)) => Some((m.chat.id, m.id, m.chat.is_private())),
         Some(MaybeInaccessibleMessage::Inaccessible(m)) => {
@@ -173,6 +274,7 @@ async fn receive_callback(
     };
     // Every callback query is answered, or the button keeps spinning in the client.
     let Some((chat_id, message_id, true)) = message else {
+        let pack = content.pack(q.from.language_code.as_deref());
         bot.answer_callback_query(q.id.clone())
             .text(toast(&pack.ui.hints.group))
             .await?;
@@ -180,6 +282,7 @@ async fn receive_callback(
     };
     let dialogue = SessionDialogue::new(storage, chat_id);
     let session = dialogue.get().await?.unwrap_or_default();
+    let pack = pack_for(&content, &session, Some(&q.from));
     let input = match q.data.as_deref().map(callback::parse) {
         Some(Some(_)) if session.menu != Some(message_id) => Input::Stale,
         Some(Some(action)) => Input::Tap(action),
@@ -193,9 +296,16 @@ async fn receive_callback(
     }
     answer.await?;
 
+    let reply = Reply {
+        bot: &bot,
+        me: &me,
+        content: &content,
+        chat_id,
+    };
     let menu = match input {
-        // The tapped menu is current: edit it in place, unless cards must come first.
-        Input::Tap(_) if outcome.cards.is_empty() => {
+        // The tapped menu is current: edit it in place, unless cards must come first. A new
+        // language is said in a new message, so the confirmation is not lost in a pop-up.
+        Input::Tap(_) if outcome.cards.is_empty() && outcome.language.is_none() => {
             if let Some(screen) = &outcome.screen {
                 edit_menu(&bot, chat_id, message_id, screen).await?;
             }
@@ -210,46 +320,13 @@ async fn receive_callback(
                     .await
                     .map(drop),
             )?;
-            deliver_new(&bot, chat_id, &outcome, None).await?
+            let notice = outcome.language.and(outcome.notice.as_deref());
+            reply.deliver_new(&outcome, notice, &session).await?
         }
         // Expired or invalid: the notice was the pop-up; show the current question anew.
-        _ => deliver_new(&bot, chat_id, &outcome, None).await?,
+        _ => reply.deliver_new(&outcome, None, &session).await?,
     };
-    save(&dialogue, outcome.state, menu).await
-}
-
-/// Sends the outcome as new messages: cards, then the notice and the screen together.
-async fn deliver_as_new(
-    bot: &Bot,
-    chat_id: ChatId,
-    outcome: &Outcome,
-) -> Result<Option<MessageId>, RequestError> {
-    deliver_new(bot, chat_id, outcome, outcome.notice.as_deref()).await
-}
-
-async fn deliver_new(
-    bot: &Bot,
-    chat_id: ChatId,
-    outcome: &Outcome,
-    notice: Option<&str>,
-) -> Result<Option<MessageId>, RequestError> {
-    for card in &outcome.cards {
-        bot.send_message(chat_id, card)
-            .parse_mode(ParseMode::Html)
-            .await?;
-    }
-    let text = match (notice, &outcome.screen) {
-        (Some(n), Some(s)) => format!("{n}\n\n{}", s.text),
-        (None, Some(s)) => s.text.clone(),
-        (Some(n), None) => n.to_owned(),
-        (None, None) => return Ok(None),
-    };
-    let mut request = bot.send_message(chat_id, text).parse_mode(ParseMode::Html);
-    if let Some(screen) = &outcome.screen {
-        request = request.reply_markup(keyboard(screen));
-    }
-    let sent = request.await?;
-    Ok(outcome.screen.as_ref().map(|_| sent.id))
+    save(&dialogue, next_session(&session, outcome, menu)).await
 }
 
 async fn edit_menu(
@@ -268,19 +345,19 @@ async fn edit_menu(
 }
 
 /// Editing to identical content is a 400 "message is not modified": the menu is already right.
-fn ignore_not_modified(result: Result<(), RequestError>) -> Result<(), RequestError> {
+pub(crate) fn ignore_not_modified(result: Result<(), RequestError>) -> Result<(), RequestError> {
     match result {
         Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
         other => other,
     }
 }
 
-/// Stores the new state, or erases the chat when the conversation went idle (`/forget`).
-async fn save(dialogue: &SessionDialogue, state: State, menu: Option<MessageId>) -> HandlerResult {
-    if state == State::Idle {
+/// Stores the new session, or erases the chat when the conversation went idle (`/forget`).
+async fn save(dialogue: &SessionDialogue, session: Session) -> HandlerResult {
+    if session.state == State::Idle {
         dialogue.exit().await?;
     } else {
-        dialogue.update(Session { state, menu }).await?;
+        dialogue.update(session).await?;
     }
     Ok(())
 }
@@ -295,7 +372,7 @@ pub fn keyboard(screen: &Screen) -> InlineKeyboardMarkup {
 }
 
 /// Callback answers are plain text of at most 200 characters.
-fn toast(html_text: &str) -> String {
+pub(crate) fn toast(html_text: &str) -> String {
     html::to_plain(html_text).chars().take(200).collect()
 }
 
@@ -303,6 +380,8 @@ fn toast(html_text: &str) -> String {
 fn input_kind(input: &Input) -> &'static str {
     match input {
         Input::Start => "start",
+        Input::Open(_) => "deep link",
+        Input::Settings => "settings",
         Input::Help => "help",
         Input::Cancel => "cancel",
         Input::Privacy => "privacy",

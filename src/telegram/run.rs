@@ -13,14 +13,15 @@ use teloxide::dispatching::dialogue::Storage as _;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, BotCommand, Me, Update, UpdateKind};
+use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope, Me, Update, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener, polling_default};
 use teloxide::{ApiError, RequestError};
 
 use super::storage::ExpiringStorage;
 use super::{HandlerError, Session};
 use crate::config::Config;
-use crate::content::{Content, DEFAULT_LANGUAGE};
+use crate::content::{Content, DEFAULT_LANGUAGE, Pack, html};
+use crate::knowledge::{Link, ScarKind};
 
 /// First wait after a failed start-up call; doubled each time up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -54,8 +55,11 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         log::info!("stopped before the Bot API answered");
         return Ok(());
     };
-    log::info!("connected as @{}", me.username());
-    register_commands(&bot, &content).await;
+    log::info!(
+        "connected as @{}",
+        me.user.username.as_deref().unwrap_or("(no username)")
+    );
+    register_profile(&bot, &content).await;
 
     let storage = ExpiringStorage::<Session>::new(config.state_ttl, config.state_capacity).erase();
     let mut dispatcher = Dispatcher::builder(bot.clone(), super::schema())
@@ -128,28 +132,93 @@ async fn wait_for_api(bot: &Bot, shutdown: &tokio::sync::Notify) -> Result<Optio
     }
 }
 
-/// Registers /start, /help, /cancel, /privacy and /forget, once per language.
-pub async fn register_commands(bot: &Bot, content: &Content) {
+/// The commands offered in private chats, in a pack's language.
+pub fn private_commands(pack: &Pack) -> Vec<BotCommand> {
+    let d = &pack.ui.commands.descriptions;
+    vec![
+        BotCommand::new("start", &d.start),
+        BotCommand::new("help", &d.help),
+        BotCommand::new("settings", &d.settings),
+        BotCommand::new("cancel", &d.cancel),
+        BotCommand::new("privacy", &d.privacy),
+        BotCommand::new("forget", &d.forget),
+    ]
+}
+
+/// The commands offered in groups: the guide's entry and its main topics (each a link payload,
+/// so `/redness@bot` opens the same topic as the `?start=redness` link).
+pub fn group_commands(pack: &Pack) -> Vec<BotCommand> {
+    let d = &pack.ui.commands.descriptions;
+    let mut commands = vec![
+        BotCommand::new("start", &d.start),
+        BotCommand::new("help", &d.help),
+    ];
+    let topics =
+        ScarKind::all()
+            .map(Link::Scar)
+            .chain([Link::Prevent, Link::Care, Link::Treatments]);
+    commands.extend(topics.map(|link| {
+        let description = match link {
+            Link::Scar(kind) => pack.scars.get(kind).label.as_str(),
+            _ => pack.link_title(link),
+        };
+        BotCommand::new(link.payload(), html::to_plain(description))
+    }));
+    commands
+}
+
+/// Sets the bot's commands (private chats and groups), description and short description,
+/// once per language. The default language is set without a code so it covers everyone else.
+/// Every failure is a warning: the bot works without its profile.
+pub async fn register_profile(bot: &Bot, content: &Content) {
     for pack in content.packs() {
-        let d = &pack.ui.commands.descriptions;
-        let commands = vec![
-            BotCommand::new("start", &d.start),
-            BotCommand::new("help", &d.help),
-            BotCommand::new("cancel", &d.cancel),
-            BotCommand::new("privacy", &d.privacy),
-            BotCommand::new("forget", &d.forget),
+        let code = (pack.code != DEFAULT_LANGUAGE).then(|| pack.code.clone());
+        let results = [
+            ("private commands", {
+                let mut r = bot
+                    .set_my_commands(private_commands(pack))
+                    .scope(BotCommandScope::AllPrivateChats);
+                if let Some(code) = &code {
+                    r = r.language_code(code.clone());
+                }
+                r.await.map(drop)
+            }),
+            ("group commands", {
+                let mut r = bot
+                    .set_my_commands(group_commands(pack))
+                    .scope(BotCommandScope::AllGroupChats);
+                if let Some(code) = &code {
+                    r = r.language_code(code.clone());
+                }
+                r.await.map(drop)
+            }),
+            ("description", {
+                let mut r = bot
+                    .set_my_description()
+                    .description(pack.ui.profile.description.clone());
+                if let Some(code) = &code {
+                    r = r.language_code(code.clone());
+                }
+                r.await.map(drop)
+            }),
+            ("short description", {
+                let mut r = bot
+                    .set_my_short_description()
+                    .short_description(pack.ui.profile.short_description.clone());
+                if let Some(code) = &code {
+                    r = r.language_code(code.clone());
+                }
+                r.await.map(drop)
+            }),
         ];
-        let mut request = bot.set_my_commands(commands);
-        // The default language is registered without a code so it covers everyone else.
-        if pack.code != DEFAULT_LANGUAGE {
-            request = request.language_code(pack.code.clone());
-        }
-        if let Err(err) = request.await {
-            log::warn!(
-                "could not register the {} commands: {}",
-                pack.code,
-                error_kind(&err)
-            );
+        for (what, result) in results {
+            if let Err(err) = result {
+                log::warn!(
+                    "could not set the {} {what}: {}",
+                    pack.code,
+                    error_kind(&err)
+                );
+            }
         }
     }
 }

@@ -1,0 +1,135 @@
+//! Group chats: the questionnaire runs only in private chats (a group shares one chat id, so
+//! several people would collide in one state). In a group the bot answers only commands
+//! addressed to it (`/start@bot`, `/help@bot`, `/redness@bot`…) with a short card and a button
+//! into the private chat, ignores everything else, and never writes first.
+//!
+//! Topic buttons on a group message carry the asker's id ([`GroupTap`]), so another member's
+//! press is answered with a notice instead of changing someone else's answer. Nothing is stored.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me};
+
+use super::callback::{self, GroupTap};
+use super::{CommandLine, HandlerResult, ignore_not_modified, share, toast};
+use crate::content::{Content, Pack};
+use crate::conversation::{Conversation, Input};
+use crate::knowledge::{Link, ScarKind, Topic};
+use teloxide::types::ParseMode;
+
+/// The topics offered as buttons under the group greeting: each one is a card.
+fn topic_links() -> impl Iterator<Item = Link> {
+    ScarKind::all().map(Link::Scar).chain([Link::Care])
+}
+
+/// A message in a group: only a command addressed to this bot gets an answer.
+pub async fn receive_message(
+    bot: Bot,
+    msg: Message,
+    me: Me,
+    content: Arc<Content>,
+) -> HandlerResult {
+    let Some(command) = msg.text().and_then(|text| CommandLine::parse(text, &me)) else {
+        return Ok(());
+    };
+    if command.addressed != Some(true) {
+        return Ok(());
+    }
+    let Some(asker) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    log::debug!("addressed group command");
+    let pack = content.pack(asker.language_code.as_deref());
+    let (text, keyboard) = match Input::command(command.name, command.argument) {
+        Some(Input::Open(link)) if link.is_card() => card(&me, &content, pack, link)?,
+        Some(Input::Open(link)) => (
+            pack.ui.group.intro.clone(),
+            InlineKeyboardMarkup::new([vec![open_private(&me, pack, Some(link))?]]),
+        ),
+        Some(Input::Start | Input::Help) => greeting(&me, pack, asker.id)?,
+        // /cancel, /privacy, /forget, /settings and unknown commands concern a private chat.
+        _ => (
+            pack.ui.hints.group.clone(),
+            InlineKeyboardMarkup::new([vec![open_private(&me, pack, None)?]]),
+        ),
+    };
+    bot.send_message(msg.chat.id, text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard)
+        .await?;
+    Ok(())
+}
+
+/// A topic button pressed on a group message.
+pub async fn receive_tap(
+    bot: &Bot,
+    q: &CallbackQuery,
+    tap: GroupTap,
+    me: &Me,
+    content: &Content,
+) -> HandlerResult {
+    let pack = content.pack(q.from.language_code.as_deref());
+    if q.from.id != tap.asker {
+        bot.answer_callback_query(q.id.clone())
+            .text(toast(&pack.ui.group.not_yours))
+            .await?;
+        return Ok(());
+    }
+    bot.answer_callback_query(q.id.clone()).await?;
+    if let Some(MaybeInaccessibleMessage::Regular(message)) = &q.message {
+        let (text, keyboard) = card(me, content, pack, tap.link)?;
+        ignore_not_modified(
+            bot.edit_message_text(message.chat.id, message.id, text)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await
+                .map(drop),
+        )?;
+    }
+    Ok(())
+}
+
+type Answer = (String, InlineKeyboardMarkup);
+
+/// The group greeting: a line about the bot, its topics as buttons for the asker, and the
+/// private chat.
+fn greeting(me: &Me, pack: &Pack, asker: UserId) -> Result<Answer, url::ParseError> {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = topic_links()
+        .map(|link| {
+            let label = match link {
+                Link::Scar(kind) => pack.scars.get(kind).label.clone(),
+                _ => pack.topics.get(Topic::Care).clone(),
+            };
+            vec![InlineKeyboardButton::callback(
+                label,
+                callback::encode_group(GroupTap { asker, link }),
+            )]
+        })
+        .collect();
+    rows.push(vec![open_private(me, pack, None)?]);
+    Ok((pack.ui.group.intro.clone(), InlineKeyboardMarkup::new(rows)))
+}
+
+/// A compact card for the group, with the way to the full guide in private.
+fn card(me: &Me, content: &Content, pack: &Pack, link: Link) -> Result<Answer, url::ParseError> {
+    let text = Conversation::new(content, pack).compact_card(link);
+    let keyboard = InlineKeyboardMarkup::new([vec![open_private(me, pack, Some(link))?]]);
+    Ok((text, keyboard))
+}
+
+/// The button into the private chat, at `link` when there is one.
+fn open_private(
+    me: &Me,
+    pack: &Pack,
+    link: Option<Link>,
+) -> Result<InlineKeyboardButton, url::ParseError> {
+    let url = match link {
+        Some(link) => share::deep_link(me, link)?,
+        None => share::bot_link(me)?,
+    };
+    Ok(InlineKeyboardButton::url(
+        pack.ui.group.open_private.clone(),
+        url,
+    ))
+}

@@ -1,0 +1,49 @@
+//! Share buttons under advice cards, and the deep links they and every other face carry.
+//!
+//! A link is `https://t.me/<bot>?start=<payload>` ([`Link::payload`]); the bot's username comes
+//! from getMe, so the same build works for any bot account.
+
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me};
+use url::{ParseError, Url};
+
+use crate::content::{Pack, html};
+use crate::knowledge::Link;
+
+/// `https://t.me/<bot>`: the private chat with the bot. Every bot has a username; were it
+/// missing, this is an error rather than `Me::username`'s panic.
+pub fn bot_link(me: &Me) -> Result<Url, ParseError> {
+    let username = me.user.username.as_deref().ok_or(ParseError::EmptyHost)?;
+    Url::parse(&format!("https://t.me/{username}"))
+}
+
+/// The deep link that opens `link` in a private chat with the bot.
+pub fn deep_link(me: &Me, link: Link) -> Result<Url, ParseError> {
+    let mut url = bot_link(me)?;
+    url.query_pairs_mut().append_pair("start", &link.payload());
+    Ok(url)
+}
+
+/// The one-line text shared with a card: its title and the tagline.
+pub fn share_text(pack: &Pack, link: Link) -> String {
+    let title = pack.link_title(link);
+    format!("{} — {}", html::to_plain(title), pack.ui.share.tagline)
+}
+
+/// Telegram's share sheet for a card: pick a chat, and the link and summary are posted there.
+pub fn share_url(me: &Me, pack: &Pack, link: Link) -> Result<Url, ParseError> {
+    let mut url = Url::parse("https://t.me/share/url")?;
+    url.query_pairs_mut()
+        .append_pair("url", deep_link(me, link)?.as_str())
+        .append_pair("text", &share_text(pack, link));
+    Ok(url)
+}
+
+/// The buttons under an advice card: the share sheet, and posting the card into another chat
+/// through inline mode (the query is the card's title, which finds that card first).
+pub fn card_keyboard(me: &Me, pack: &Pack, link: Link) -> Result<InlineKeyboardMarkup, ParseError> {
+    let title = html::to_plain(pack.link_title(link));
+    Ok(InlineKeyboardMarkup::new([vec![
+        InlineKeyboardButton::url(pack.ui.share.button.clone(), share_url(me, pack, link)?),
+        InlineKeyboardButton::switch_inline_query(pack.ui.share.inline_button.clone(), title),
+    ]]))
+}
