@@ -39,6 +39,9 @@ pub struct Session {
     /// The language chosen with /settings; `None` follows the user's Telegram language.
     #[serde(default)]
     pub lang: Option<String>,
+    /// The language code Telegram reported last, for updates that come without one.
+    #[serde(default)]
+    pub seen_lang: Option<String>,
 }
 
 pub type SessionStorage = ErasedStorage<Session>;
@@ -127,12 +130,14 @@ fn message_input(msg: &Message, me: &Me) -> Input {
     }
 }
 
-/// The chat's language: the one chosen with /settings, else the user's Telegram language.
+/// The chat's language: the one chosen with /settings, else the user's Telegram language, else
+/// the one their Telegram reported last (updates do not always carry it), else the default.
 fn pack_for<'c>(content: &'c Content, session: &Session, user: Option<&User>) -> &'c Pack {
     let code = session
         .lang
         .as_deref()
-        .or_else(|| user.and_then(|u| u.language_code.as_deref()));
+        .or_else(|| user.and_then(|u| u.language_code.as_deref()))
+        .or(session.seen_lang.as_deref());
     content.pack(code)
 }
 
@@ -142,29 +147,39 @@ struct Reply<'a> {
     me: &'a Me,
     content: &'a Content,
     chat_id: ChatId,
+    /// The language the update is answered in.
+    pack: &'a Pack,
 }
 
-impl Reply<'_> {
+impl<'a> Reply<'a> {
+    fn new(
+        bot: &'a Bot,
+        me: &'a Me,
+        content: &'a Content,
+        chat_id: ChatId,
+        pack: &'a Pack,
+    ) -> Self {
+        Self {
+            bot,
+            me,
+            content,
+            chat_id,
+            pack,
+        }
+    }
+
     /// Steps the conversation and sends the outcome as new messages; returns the new session.
     async fn step_as_new(
         &self,
         session: &Session,
-        pack: &Pack,
+        user: Option<&User>,
         input: Input,
     ) -> Result<Session, HandlerError> {
-        let outcome = Conversation::new(self.content, pack).step(&session.state, input);
+        let outcome = Conversation::new(self.content, self.pack).step(&session.state, input);
         let menu = self
-            .deliver_new(&outcome, outcome.notice.as_deref(), session)
+            .deliver_new(&outcome, outcome.notice.as_deref())
             .await?;
-        Ok(next_session(session, outcome, menu))
-    }
-
-    /// The pack to speak after this outcome: a language chosen just now wins.
-    fn pack_after(&self, session: &Session, outcome: &Outcome) -> &Pack {
-        match outcome.language {
-            Some(code) => self.content.pack(Some(code.as_str())),
-            None => self.content.pack(session.lang.as_deref()),
-        }
+        Ok(next_session(session, user, outcome, menu))
     }
 
     /// Sends the cards (each with its share buttons), then the notice and the screen together.
@@ -172,9 +187,12 @@ impl Reply<'_> {
         &self,
         outcome: &Outcome,
         notice: Option<&str>,
-        session: &Session,
     ) -> Result<Option<MessageId>, HandlerError> {
-        let pack = self.pack_after(session, outcome);
+        // A language chosen in this very step is the one to speak from now on.
+        let pack = match outcome.language {
+            Some(code) => self.content.pack(Some(code.as_str())),
+            None => self.pack,
+        };
         for card in &outcome.cards {
             let mut request = self
                 .bot
@@ -203,8 +221,13 @@ impl Reply<'_> {
     }
 }
 
-/// The session after an outcome: its state, its menu message and the language kept.
-fn next_session(session: &Session, outcome: Outcome, menu: Option<MessageId>) -> Session {
+/// The session after an outcome: its state, its menu message and the languages kept.
+fn next_session(
+    session: &Session,
+    user: Option<&User>,
+    outcome: Outcome,
+    menu: Option<MessageId>,
+) -> Session {
     Session {
         state: outcome.state,
         menu,
@@ -212,6 +235,9 @@ fn next_session(session: &Session, outcome: Outcome, menu: Option<MessageId>) ->
             .language
             .map(|code| code.as_str().to_owned())
             .or_else(|| session.lang.clone()),
+        seen_lang: user
+            .and_then(|u| u.language_code.clone())
+            .or_else(|| session.seen_lang.clone()),
     }
 }
 
@@ -226,13 +252,10 @@ async fn receive_message(
     let input = message_input(&msg, &me);
     log::debug!("chat message of kind {}", input_kind(&input));
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply {
-        bot: &bot,
-        me: &me,
-        content: &content,
-        chat_id: msg.chat.id,
-    };
-    let next = reply.step_as_new(&session, pack, input).await?;
+    let reply = Reply::new(&bot, &me, &content, msg.chat.id, pack);
+    let next = reply
+        .step_as_new(&session, msg.from.as_ref(), input)
+        .await?;
     save(&dialogue, next).await
 }
 
@@ -245,13 +268,10 @@ async fn receive_edited_message(
     content: Arc<Content>,
 ) -> HandlerResult {
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply {
-        bot: &bot,
-        me: &me,
-        content: &content,
-        chat_id: msg.chat.id,
-    };
-    let next = reply.step_as_new(&session, pack, Input::Edited).await?;
+    let reply = Reply::new(&bot, &me, &content, msg.chat.id, pack);
+    let next = reply
+        .step_as_new(&session, msg.from.as_ref(), Input::Edited)
+        .await?;
     save(&dialogue, next).await
 }
 
@@ -296,12 +316,7 @@ async fn receive_callback(
     }
     answer.await?;
 
-    let reply = Reply {
-        bot: &bot,
-        me: &me,
-        content: &content,
-        chat_id,
-    };
+    let reply = Reply::new(&bot, &me, &content, chat_id, pack);
     let menu = match input {
         // The tapped menu is current: edit it in place, unless cards must come first. A new
         // language is said in a new message, so the confirmation is not lost in a pop-up.
@@ -321,12 +336,16 @@ async fn receive_callback(
                     .map(drop),
             )?;
             let notice = outcome.language.and(outcome.notice.as_deref());
-            reply.deliver_new(&outcome, notice, &session).await?
+            reply.deliver_new(&outcome, notice).await?
         }
         // Expired or invalid: the notice was the pop-up; show the current question anew.
-        _ => reply.deliver_new(&outcome, None, &session).await?,
+        _ => reply.deliver_new(&outcome, None).await?,
     };
-    save(&dialogue, next_session(&session, outcome, menu)).await
+    save(
+        &dialogue,
+        next_session(&session, Some(&q.from), outcome, menu),
+    )
+    .await
 }
 
 async fn edit_menu(
