@@ -17,11 +17,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use scar_guide::content::html;
+use scar_guide::content::{Content, DEFAULT_LANGUAGE, html};
 use scar_guide::conversation::{Input, State};
 use scar_guide::knowledge::ScarKind;
 use scar_guide::telegram;
 use serde_json::{Value, json};
+use teloxide::types::BotCommand;
 
 use crate::util::{conversation, english, keyboard_buttons};
 
@@ -270,6 +271,10 @@ struct ApiState {
     next_message_id: i64,
 }
 
+/// Methods (lowercased) the fake server fails, with the HTTP status it fails them with (500, or
+/// 400 for anything else). teloxide waits 10 s after each 5xx, so use 500 sparingly.
+type Failures = &'static [(&'static str, u16)];
+
 /// How the fake server answers getMe.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum GetMe {
@@ -316,6 +321,11 @@ fn unix_now() -> u64 {
 
 impl FakeBotApi {
     fn start(get_me: GetMe) -> Self {
+        Self::failing(get_me, &[])
+    }
+
+    /// A server that answers `failures`' methods with their HTTP error status.
+    fn failing(get_me: GetMe, failures: Failures) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake Bot API");
         let port = listener.local_addr().expect("local address").port();
         let shared = Arc::new((
@@ -337,7 +347,9 @@ impl FakeBotApi {
                     let Ok(stream) = stream else { continue };
                     let (shared, stop) = (shared.clone(), stop.clone());
                     // One thread per connection, so a held getUpdates never delays a reply.
-                    std::thread::spawn(move || serve_connection(stream, &shared, &stop, get_me));
+                    std::thread::spawn(move || {
+                        serve_connection(stream, &shared, &stop, get_me, failures);
+                    });
                 }
             })
         };
@@ -444,6 +456,7 @@ fn serve_connection(
     shared: &(Mutex<ApiState>, Condvar),
     stop: &AtomicBool,
     get_me: GetMe,
+    failures: Failures,
 ) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
     let mut writer = stream;
@@ -451,7 +464,7 @@ fn serve_connection(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let (status, response) = answer(&path, &body, shared, stop, get_me);
+        let (status, response) = answer(&path, &body, shared, stop, get_me, failures);
         let text = response.to_string();
         let head = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -519,6 +532,7 @@ fn answer(
     shared: &(Mutex<ApiState>, Condvar),
     stop: &AtomicBool,
     get_me: GetMe,
+    failures: Failures,
 ) -> (&'static str, Value) {
     let method = path
         .trim_end_matches('/')
@@ -535,6 +549,23 @@ fn answer(
     };
     let (lock, wake) = shared;
     let mut state = lock.lock().expect("api lock");
+    if let Some(&(_, code)) = failures.iter().find(|(m, _)| *m == method) {
+        state.calls.push(Call {
+            method,
+            body: params,
+            result: Value::Null,
+        });
+        wake.notify_all();
+        let (status, description) = match code {
+            500 => ("500 Internal Server Error", "Internal Server Error"),
+            _ => (
+                "400 Bad Request",
+                "Bad Request: failed on purpose by the fake Bot API",
+            ),
+        };
+        let error = json!({ "ok": false, "error_code": code, "description": description });
+        return (status, error);
+    }
     let result = match method.as_str() {
         "getme" if get_me == GetMe::Unauthorized => {
             state.calls.push(Call {
@@ -565,7 +596,11 @@ fn answer(
             "has_custom_certificate": false,
             "pending_update_count": 0,
         }),
-        "setmycommands" | "deletewebhook" | "answercallbackquery" => json!(true),
+        "setmycommands"
+        | "setmydescription"
+        | "setmyshortdescription"
+        | "deletewebhook"
+        | "answercallbackquery" => json!(true),
         "getupdates" => {
             // Updates below `offset` are confirmed: forget them.
             let offset = params["offset"].as_i64().unwrap_or(0);
@@ -780,23 +815,16 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     cmd.env("RUST_LOG", "trace");
     let mut bot = Running::start(cmd, None);
 
-    // Start-up: the bot checks the token and registers its five commands.
+    // Start-up: the bot checks the token and sets its profile in every language.
     api.wait_for("getMe", |calls| {
         calls.iter().find(|c| c.method == "getme").map(drop)
     });
-    let commands = api.wait_for("setMyCommands", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "setmycommands")
-            .map(|c| c.body["commands"].clone())
+    let content = crate::util::content();
+    let languages = content.packs().count();
+    let calls = api.wait_for("the profile in every language", |calls| {
+        (count(calls, "setmyshortdescription") >= languages).then(|| calls.to_vec())
     });
-    let names: Vec<&str> = commands
-        .as_array()
-        .expect("a command list")
-        .iter()
-        .map(|c| c["command"].as_str().expect("a command name"))
-        .collect();
-    assert_eq!(names, ["start", "help", "cancel", "privacy", "forget"]);
+    assert_profile(&calls, &content);
 
     // /start: the greeting with the main menu as an inline keyboard.
     let pack = english();
@@ -892,6 +920,212 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
 
 fn count(calls: &[Call], method: &str) -> usize {
     calls.iter().filter(|c| c.method == method).count()
+}
+
+/// The commands as the Bot API receives them.
+fn commands_json(commands: &[BotCommand]) -> Value {
+    commands
+        .iter()
+        .map(|c| json!({ "command": c.command, "description": c.description }))
+        .collect()
+}
+
+/// The profile calls: per language, the private and group commands, the description and the
+/// short description, each exactly once; the default language without a language code (it
+/// covers everyone else), the others with theirs; every text within Telegram's limits.
+fn assert_profile(calls: &[Call], content: &Content) {
+    let languages = content.packs().count();
+    assert_eq!(
+        count(calls, "setmycommands"),
+        2 * languages,
+        "setMyCommands calls"
+    );
+    assert_eq!(count(calls, "setmydescription"), languages);
+    assert_eq!(count(calls, "setmyshortdescription"), languages);
+    for pack in content.packs() {
+        let code = if pack.code == DEFAULT_LANGUAGE {
+            Value::Null
+        } else {
+            json!(pack.code)
+        };
+        let find = |method: &str, scope: Option<&str>| -> Vec<&Call> {
+            calls
+                .iter()
+                .filter(|c| {
+                    c.method == method
+                        && c.body["language_code"] == code
+                        && scope.is_none_or(|s| c.body["scope"] == json!({ "type": s }))
+                })
+                .collect()
+        };
+        let lang = &pack.code;
+
+        let private = find("setmycommands", Some("all_private_chats"));
+        assert_eq!(private.len(), 1, "{lang}: private commands");
+        let expected = telegram::run::private_commands(pack);
+        assert_eq!(
+            private[0].body["commands"],
+            commands_json(&expected),
+            "{lang}"
+        );
+        let names: Vec<&str> = expected.iter().map(|c| c.command.as_str()).collect();
+        assert_eq!(
+            names,
+            ["start", "help", "settings", "cancel", "privacy", "forget"],
+            "{lang}"
+        );
+
+        let group = find("setmycommands", Some("all_group_chats"));
+        assert_eq!(group.len(), 1, "{lang}: group commands");
+        let expected_group = telegram::run::group_commands(pack);
+        assert_eq!(
+            group[0].body["commands"],
+            commands_json(&expected_group),
+            "{lang}"
+        );
+        let names: Vec<&str> = expected_group.iter().map(|c| c.command.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "start",
+                "help",
+                "redness",
+                "pigmentation",
+                "dents",
+                "lumps",
+                "prevent",
+                "care",
+                "treatments"
+            ],
+            "{lang}"
+        );
+        for c in expected.iter().chain(&expected_group) {
+            assert!(
+                (1..=32).contains(&c.command.len())
+                    && c.command
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{lang}: command {:?}",
+                c.command
+            );
+            let chars = c.description.chars().count();
+            assert!(
+                (1..=256).contains(&chars) && html::to_plain(&c.description) == c.description,
+                "{lang}: /{} description {:?}",
+                c.command,
+                c.description
+            );
+        }
+
+        let description = find("setmydescription", None);
+        assert_eq!(description.len(), 1, "{lang}: description");
+        let text = description[0].body["description"].as_str().expect("a text");
+        assert_eq!(text, pack.ui.profile.description, "{lang}");
+        assert!(text.chars().count() <= 512, "{lang}: description too long");
+
+        let short = find("setmyshortdescription", None);
+        assert_eq!(short.len(), 1, "{lang}: short description");
+        let text = short[0].body["short_description"].as_str().expect("a text");
+        assert_eq!(text, pack.ui.profile.short_description, "{lang}");
+        assert!(
+            text.chars().count() <= 120,
+            "{lang}: short description too long"
+        );
+    }
+}
+
+/// Starts the bot against `api` in `dir`, waits for the greeting of a /start sent before it
+/// started and returns the process and the time from getMe to the greeting.
+fn start_and_greet(api: &FakeBotApi, dir: &TempDir) -> (Running, Duration) {
+    api.user_sends("/start");
+    let bot = Running::start(telegram_mode(dir.path(), &api.url()), None);
+    api.wait_for("getMe", |calls| {
+        calls.iter().find(|c| c.method == "getme").map(drop)
+    });
+    let since = Instant::now();
+    let greeting = api.wait_for("the greeting", |calls| {
+        calls
+            .iter()
+            .find(|c| c.method == "sendmessage" && !c.body["reply_markup"].is_null())
+            .cloned()
+    });
+    let text = greeting.body["text"].as_str().expect("a text");
+    assert!(text.contains(&english().ui.greeting), "{text:?}");
+    (bot, since.elapsed())
+}
+
+#[test]
+fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
+    // One method fails with a server error: teloxide then waits 10 s per language (see the
+    // ignored test below), still within the deadline for two languages.
+    let api = FakeBotApi::failing(
+        GetMe::Bot,
+        &[
+            ("setmycommands", 400),
+            ("setmydescription", 400),
+            ("setmyshortdescription", 500),
+        ],
+    );
+    let dir = TempDir::new("profile-refused");
+    let (mut bot, _) = start_and_greet(&api, &dir);
+    let languages = crate::util::content().packs().count();
+    // The profile is set in the background: wait for its last call (after a 500, teloxide
+    // waits 10 s before the next language).
+    api.wait_for("every profile call", |calls| {
+        (count(calls, "setmyshortdescription") == languages).then_some(())
+    });
+    let calls = api.calls();
+    assert_eq!(
+        count(&calls, "setmycommands"),
+        2 * languages,
+        "tried every language"
+    );
+    assert_eq!(count(&calls, "setmydescription"), languages);
+    assert_eq!(count(&calls, "setmyshortdescription"), languages);
+    bot.terminate();
+    let status = bot.wait_exit();
+    let output = bot.output();
+    assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+    for what in [
+        "private commands",
+        "group commands",
+        "description",
+        "short description",
+    ] {
+        assert!(
+            output.contains(&format!("could not set the {DEFAULT_LANGUAGE} {what}")),
+            "no warning about the {what}:\n{output}"
+        );
+    }
+    for trouble in ["panicked", "ERROR", TOKEN_SECRET] {
+        assert!(
+            !output.contains(trouble),
+            "{trouble:?} in the log:\n{output}"
+        );
+    }
+}
+
+/// teloxide waits 10 s after every 5xx answer before returning the error. The profile is set
+/// before the dispatcher starts, one call after another, so a Bot API failing it with 500 holds
+/// every user's first answer for 10 s per call: 40 s per language.
+#[test]
+fn a_profile_failing_with_server_errors_does_not_delay_the_first_answer() {
+    let api = FakeBotApi::failing(
+        GetMe::Bot,
+        &[
+            ("setmycommands", 500),
+            ("setmydescription", 500),
+            ("setmyshortdescription", 500),
+        ],
+    );
+    let dir = TempDir::new("profile-500");
+    let (mut bot, waited) = start_and_greet(&api, &dir);
+    assert!(
+        waited < Duration::from_secs(5),
+        "the first answer came {waited:?} after getMe"
+    );
+    bot.terminate();
+    assert!(bot.wait_exit().success());
 }
 
 #[test]

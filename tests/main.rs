@@ -5,5 +5,7 @@ mod util;
 mod binary;
 mod console;
 mod content;
+mod inline;
+mod sharing;
 mod telegram;
 mod walk;

@@ -1,4 +1,5 @@
 //! End-to-end through the real handler tree and the mock Bot API: what a Telegram user sees.
+//! Groups, deep links, share buttons and languages are in `sharing.rs`.
 
 use std::time::Duration;
 
@@ -8,8 +9,7 @@ use scar_guide::knowledge::{AcneKind, FollowUp, ScarKind, Topic, Treatment};
 use scar_guide::telegram::callback;
 use teloxide::types::{Update, UpdateId, UpdateKind};
 use teloxide_tests::{
-    MockGroupChat, MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText,
-    MockMessageVoice,
+    MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText, MockMessageVoice,
 };
 
 use crate::util::{Chat, TestClock, buttons, conversation, english};
@@ -418,26 +418,4 @@ async fn every_acne_kind_and_treatment_card_and_daily_care() {
     let mut chat = started().await;
     chat.tap(Action::Topic(Topic::Care)).await;
     assert_eq!(chat.sent_texts()[0], conversation().care_card());
-}
-
-#[tokio::test]
-async fn in_a_group_only_addressed_commands_get_a_pointer_to_the_private_chat() {
-    let mut chat = Chat::new();
-    let group = MockGroupChat::new().build();
-    chat.send_update(MockMessageText::new().text("/start").chat(group.clone()))
-        .await;
-    assert_eq!(chat.sent_texts(), vec![english().ui.hints.group.clone()]);
-    chat.send_update(
-        MockMessageText::new()
-            .text("my scars are red")
-            .chat(group.clone()),
-    )
-    .await;
-    assert!(chat.sent_texts().is_empty(), "ordinary chatter is ignored");
-    let group_id = group.id;
-    let stored = {
-        use teloxide::dispatching::dialogue::Storage;
-        chat.storage.clone().get_dialogue(group_id).await.unwrap()
-    };
-    assert_eq!(stored, None, "no questionnaire runs in a group");
 }

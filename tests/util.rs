@@ -209,3 +209,27 @@ pub fn keyboard_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, String)> 
         })
         .collect()
 }
+
+// --- Helpers added for tests/sharing.rs ---------------------------------------------------------
+
+impl Chat {
+    /// A chat whose bot uses `content` instead of the real `dialogues/` (a synthetic language).
+    pub fn with_content(content: Arc<Content>) -> Self {
+        let storage = ExpiringStorage::<Session>::new(Duration::from_secs(24 * 60 * 60), 10_000);
+        let mut bot = MockBot::new(MockMessageText::new().text("/start"), telegram::schema());
+        bot.dependencies(telegram::dependencies(content, storage.clone().erase()));
+        Self {
+            bot,
+            storage,
+            menu: None,
+            last: Responses::default(),
+        }
+    }
+}
+
+/// A note that shows in the test output even when the test passes: it writes to the process's
+/// stderr directly, past libtest's capture of `print!`/`eprint!`.
+pub fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "NOTE: {text}");
+}

@@ -326,10 +326,10 @@ impl Conversation<'_> {
         let safety = &self.pack.safety;
         let answer = |q: FollowUp| answers.iter().find(|(a, _)| *a == q).map(|(_, yes)| *yes);
         let mut notes = Vec::new();
-        if answer(FollowUp::ActiveAcne) == Some(true) {
+        // Not asked (a deep link skips the questions) counts as "yes" where it applies.
+        if answer(FollowUp::ActiveAcne).unwrap_or(FollowUp::ActiveAcne.applies_to(kinds)) {
             notes.push(&safety.active_acne);
         }
-        // Not asked (a deep link skips the questions) counts as "yes" where it applies.
         if answer(FollowUp::Pregnancy).unwrap_or(FollowUp::Pregnancy.applies_to(kinds)) {
             notes.push(&safety.pregnancy);
         }

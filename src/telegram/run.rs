@@ -59,7 +59,12 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         "connected as @{}",
         me.user.username.as_deref().unwrap_or("(no username)")
     );
-    register_profile(&bot, &content).await;
+    // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
+    // not hold up the first answer.
+    tokio::spawn({
+        let (bot, content) = (bot.clone(), content.clone());
+        async move { register_profile(&bot, &content).await }
+    });
 
     let storage = ExpiringStorage::<Session>::new(config.state_ttl, config.state_capacity).erase();
     let mut dispatcher = Dispatcher::builder(bot.clone(), super::schema())

@@ -32,9 +32,13 @@ pub fn share_text(pack: &Pack, link: Link) -> String {
 /// Telegram's share sheet for a card: pick a chat, and the link and summary are posted there.
 pub fn share_url(me: &Me, pack: &Pack, link: Link) -> Result<Url, ParseError> {
     let mut url = Url::parse("https://t.me/share/url")?;
-    url.query_pairs_mut()
+    let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("url", deep_link(me, link)?.as_str())
-        .append_pair("text", &share_text(pack, link));
+        .append_pair("text", &share_text(pack, link))
+        .finish();
+    // Form encoding writes spaces as '+', which not every client turns back into spaces; a
+    // literal '+' is already "%2B", so this swap is exact.
+    url.set_query(Some(&query.replace('+', "%20")));
     Ok(url)
 }
 
