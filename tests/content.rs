@@ -491,3 +491,34 @@ fn no_pack_gives_a_drug_dose() {
         }
     }
 }
+
+#[test]
+fn a_language_missing_a_citation_is_refused_naming_the_source() {
+    let files = edited("en/sources.toml", |t| {
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("article_salon = "))
+            .expect("the salon citation");
+        replace_once(t, &format!("{line}\n"), "")
+    });
+    let err = load_error(files);
+    assert_eq!(err.file, "dialogues/en/sources.toml", "{err}");
+    assert_eq!(err.item, "citations.article_salon", "{err}");
+}
+
+#[test]
+fn cards_cite_sources_in_their_own_language() {
+    let content = Content::embedded().expect("valid");
+    for pack in content.packs() {
+        for (id, reference) in &content.knowledge.sources {
+            assert!(!pack.cite(id).is_empty(), "{}: {id}", pack.code);
+            if pack.code == "en" {
+                assert_eq!(
+                    pack.cite(id),
+                    reference,
+                    "English cites the reference as written"
+                );
+            }
+        }
+    }
+}

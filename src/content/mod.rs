@@ -45,6 +45,7 @@ const LANGUAGE_FILES: &[&str] = &[
     "care.toml",
     "safety.toml",
     "questions.toml",
+    "sources.toml",
 ];
 
 /// A problem in `dialogues/`, phrased for the person editing it.
@@ -139,6 +140,8 @@ pub struct Pack {
     pub safety: SafetyFile,
     pub follow_ups: Complete<FollowUp, String>,
     pub self_check: raw::SelfCheckText,
+    /// Every source id of `knowledge.toml`, cited in this language.
+    pub citations: BTreeMap<String, String>,
 }
 
 impl Pack {
@@ -148,6 +151,11 @@ impl Pack {
 
     pub fn lump_shape(&self, shape: LumpShape) -> Option<&ShapeText> {
         self.scars.get(ScarKind::Lumps).lump_shapes.get(&shape)
+    }
+
+    /// The citation for a source id in this language (ids are validated to exist).
+    pub fn cite<'a>(&'a self, id: &'a str) -> &'a str {
+        self.citations.get(id).map_or(id, String::as_str)
     }
 
     /// The title of the topic a link opens (HTML, as written in the content).
@@ -168,7 +176,10 @@ impl Pack {
 #[derive(Debug)]
 pub struct Content {
     pub knowledge: Knowledge,
-    packs: BTreeMap<String, Pack>,
+    /// The default language, held apart so a lookup always has a pack to fall back to.
+    default: Pack,
+    /// The other languages by code.
+    others: BTreeMap<String, Pack>,
 }
 
 impl Content {
@@ -245,7 +256,10 @@ impl Content {
                 let safety = parse(&p, t)?;
                 let (p, t) = load("questions.toml")?;
                 let questions = parse(&p, t)?;
+                let (p, t) = load("sources.toml")?;
+                let sources = parse(&p, t)?;
                 raw::Language {
+                    sources,
                     ui,
                     scars,
                     acne,
@@ -258,15 +272,19 @@ impl Content {
             let pack = validate_language(&code, raw, &knowledge)?;
             packs.insert(code, pack);
         }
-        if !packs.contains_key(DEFAULT_LANGUAGE) {
+        let Some(default) = packs.remove(DEFAULT_LANGUAGE) else {
             return Err(ContentError::new(
                 &format!("dialogues/{DEFAULT_LANGUAGE}/"),
                 "folder",
                 "the default language is missing",
                 "restore the English folder; other languages fall back to it",
             ));
-        }
-        Ok(Self { knowledge, packs })
+        };
+        Ok(Self {
+            knowledge,
+            default,
+            others: packs,
+        })
     }
 
     /// The pack for a Telegram `language_code` ("en", "ja", "en-GB"), falling back to English.
@@ -274,31 +292,14 @@ impl Content {
         let wanted =
             language_code.map(|c| c.split(['-', '_']).next().unwrap_or(c).to_ascii_lowercase());
         wanted
-            .and_then(|c| self.packs.get(&c))
-            .or_else(|| self.packs.get(DEFAULT_LANGUAGE))
-            .or_else(|| self.packs.values().next())
-            .unwrap_or_else(|| unreachable_pack())
+            .and_then(|c| self.others.get(&c))
+            .unwrap_or(&self.default)
     }
 
-    /// Every language, for checks that must cover all of them.
+    /// Every language, the default first, for checks and menus that cover all of them.
     pub fn packs(&self) -> impl Iterator<Item = &Pack> {
-        self.packs.values()
+        std::iter::once(&self.default).chain(self.others.values())
     }
-
-    /// The citation for a source id (validated to exist).
-    pub fn cite(&self, id: &str) -> String {
-        self.knowledge
-            .sources
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
-    }
-}
-
-/// `from_files` refuses content without the default language, so no `Content` lacks a pack.
-#[cold]
-fn unreachable_pack() -> &'static Pack {
-    unreachable!("Content always holds the default language")
 }
 
 fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
@@ -546,6 +547,7 @@ fn validate_language(
         code,
         sources: &knowledge.sources,
     };
+    let citations = validate_citations(&c, raw.sources.citations)?;
     let ui = raw.ui;
     let f = "ui.toml";
     for (item, text) in [
@@ -877,7 +879,36 @@ fn validate_language(
         safety: raw.safety,
         follow_ups,
         self_check: q.self_check,
+        citations,
     })
+}
+
+/// Every source of `knowledge.toml` must be cited in the language, and nothing else.
+fn validate_citations(
+    c: &Checker<'_>,
+    citations: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ContentError> {
+    let f = "sources.toml";
+    if let Some(id) = c.sources.keys().find(|id| !citations.contains_key(*id)) {
+        return Err(ContentError::new(
+            &c.file(f),
+            format!("citations.{id}"),
+            "missing",
+            "cite every source id of dialogues/knowledge.toml in this language",
+        ));
+    }
+    for (id, text) in &citations {
+        if !c.sources.contains_key(id) {
+            return Err(ContentError::new(
+                &c.file(f),
+                format!("citations.{id}"),
+                "not a source id of dialogues/knowledge.toml",
+                "remove it, or add the source to knowledge.toml first",
+            ));
+        }
+        c.text(f, &format!("citations.{id}"), text)?;
+    }
+    Ok(citations)
 }
 
 impl fmt::Display for Pack {

@@ -52,6 +52,7 @@ pub struct TreatmentFacts {
 /// One language: every file of `dialogues/<lang>/`.
 #[derive(Debug)]
 pub struct Language {
+    pub sources: SourcesFile,
     pub ui: Ui,
     pub scars: BTreeMap<ScarKind, ScarText>,
     pub acne: AcneFile,
@@ -59,6 +60,13 @@ pub struct Language {
     pub care: CareFile,
     pub safety: SafetyFile,
     pub questions: QuestionsFile,
+}
+
+/// `sources.toml`: how each source of `knowledge.toml` is cited in this language.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesFile {
+    pub citations: BTreeMap<String, String>,
 }
 
 /// `ui.toml`: the conversation's own words.

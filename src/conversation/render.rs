@@ -213,7 +213,7 @@ impl Conversation<'_> {
         // Sorted and deduplicated: several sections often cite the same article section.
         let cites: BTreeSet<String> = ids
             .into_iter()
-            .map(|id| self.content.cite(id.as_ref()))
+            .map(|id| self.pack.cite(id.as_ref()).to_owned())
             .collect();
         let _ = write!(
             out,
