@@ -667,6 +667,8 @@ fn validate_language(
         ("risk", &h.risk),
         ("measures", &h.measures),
         ("your_shape", &h.your_shape),
+        ("list_separator", &h.list_separator),
+        ("label_separator", &h.label_separator),
     ] {
         c.text(f, &format!("card.{item}"), text)?;
     }

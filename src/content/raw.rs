@@ -232,6 +232,10 @@ pub struct CardHeadings {
     pub risk: String,
     pub measures: String,
     pub your_shape: String,
+    /// Between items of a list on one line: ", " in English, "、" in Japanese.
+    pub list_separator: String,
+    /// Between a name and what follows it: ": " in English, "：" in Japanese.
+    pub label_separator: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -126,7 +126,7 @@ impl Conversation<'_> {
                 let mut text = format!("{}\n", ui.prevent_question);
                 for kind in AcneKind::all() {
                     let a = self.pack.acne.get(kind);
-                    let _ = write!(text, "\n• <b>{}</b>: {}", a.label, a.description);
+                    let _ = write!(text, "\n• {}", self.labelled(&a.label, &a.description));
                 }
                 let rows = AcneKind::all()
                     .map(|k| vec![self.button(&self.pack.acne.get(k).label, Action::Acne(k))])
@@ -193,6 +193,16 @@ impl Conversation<'_> {
         cards
     }
 
+    /// "<b>name</b>: text", with the language's separator.
+    fn labelled(&self, name: &str, text: &str) -> String {
+        format!("<b>{name}</b>{}{text}", self.pack.ui.card.label_separator)
+    }
+
+    /// "name: text" without bold, with the language's separator.
+    pub(super) fn plain_labelled(&self, name: &str, text: &str) -> String {
+        format!("{name}{}{text}", self.pack.ui.card.label_separator)
+    }
+
     fn card_head(&self, title: &str) -> String {
         format!("<b>{title}</b>\n<i>{}</i>", self.pack.ui.card.disclaimer)
     }
@@ -217,9 +227,14 @@ impl Conversation<'_> {
             .collect();
         let _ = write!(
             out,
-            "\n\n<i>{}: {}</i>",
-            self.pack.ui.card.sources,
-            cites.into_iter().collect::<Vec<_>>().join("; ")
+            "\n\n<i>{}</i>",
+            self.plain_labelled(
+                &self.pack.ui.card.sources,
+                &cites
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(&self.pack.ui.card.list_separator)
+            )
         );
     }
 
@@ -228,8 +243,13 @@ impl Conversation<'_> {
         Self::bullets(treatments.iter().map(|t| {
             let tt = self.pack.treatments.get(*t);
             format!(
-                "<b>{}</b>: {}\n  <i>{}</i>: {}\n  <i>{}</i>: {}",
-                tt.name, tt.does, h.sessions, tt.sessions, h.downtime, tt.downtime
+                "{}\n  <i>{}</i>{sep}{}\n  <i>{}</i>{sep}{}",
+                self.labelled(&tt.name, &tt.does),
+                h.sessions,
+                tt.sessions,
+                h.downtime,
+                tt.downtime,
+                sep = h.label_separator
             )
         }))
     }
@@ -254,7 +274,7 @@ impl Conversation<'_> {
             self.section(
                 &mut out,
                 &h.your_shape,
-                &format!("<b>{}</b>: {}", shape.name, shape.text),
+                &self.labelled(&shape.name, &shape.text),
             );
             sources.extend(shape.sources.iter().map(String::as_str));
         } else {
@@ -267,11 +287,7 @@ impl Conversation<'_> {
                 let _ = write!(
                     out,
                     "\n{}",
-                    Self::bullets(
-                        shapes
-                            .iter()
-                            .map(|sh| format!("<b>{}</b>: {}", sh.name, sh.text))
-                    )
+                    Self::bullets(shapes.iter().map(|sh| self.labelled(&sh.name, &sh.text)))
                 );
                 sources.extend(
                     shapes
@@ -365,7 +381,7 @@ impl Conversation<'_> {
         let a = self.pack.acne.get(kind);
         let h = &self.pack.ui.card;
         let facts = self.content.knowledge.acne.get(kind);
-        let mut out = self.card_head(&format!("{}: {}", a.label, a.description));
+        let mut out = self.card_head(&self.plain_labelled(&a.label, &a.description));
         self.section(&mut out, &h.risk, &a.risk);
         self.section(&mut out, &h.measures, &Self::bullets(&a.measures));
         let names: Vec<&str> = facts
@@ -373,7 +389,7 @@ impl Conversation<'_> {
             .iter()
             .map(|t| self.pack.treatments.get(*t).name.as_str())
             .collect();
-        self.section(&mut out, &h.clinic_only, &names.join(", "));
+        self.section(&mut out, &h.clinic_only, &names.join(&h.list_separator));
         self.section(&mut out, &h.where_, &self.pack.where_scars_form);
         self.section(&mut out, &h.doctor, &a.doctor);
         self.sources_line(&mut out, a.sources.iter().chain(&self.pack.where_sources));
@@ -409,7 +425,7 @@ impl Conversation<'_> {
                 .iter()
                 .map(|k| self.pack.scars.get(*k).label.as_str())
                 .collect();
-            self.section(&mut out, &h.helps_with, &names.join(", "));
+            self.section(&mut out, &h.helps_with, &names.join(&h.list_separator));
         }
         if !facts.for_acne.is_empty() {
             let names: Vec<&str> = facts
@@ -417,7 +433,7 @@ impl Conversation<'_> {
                 .iter()
                 .map(|k| self.pack.acne.get(*k).label.as_str())
                 .collect();
-            self.section(&mut out, &h.acne_kinds, &names.join(", "));
+            self.section(&mut out, &h.acne_kinds, &names.join(&h.list_separator));
         }
         self.section(&mut out, &h.sessions, &tt.sessions);
         self.section(&mut out, &h.downtime, &tt.downtime);

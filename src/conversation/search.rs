@@ -242,7 +242,7 @@ impl Conversation<'_> {
             // As the full card is headed: the bare label says little on its own.
             Link::Acne(kind) => {
                 let a = p.acne.get(kind);
-                Cow::Owned(format!("{}: {}", a.label, a.description))
+                Cow::Owned(self.plain_labelled(&a.label, &a.description))
             }
             _ => Cow::Borrowed(self.link_title(link)),
         };
