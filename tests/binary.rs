@@ -1,6 +1,6 @@
 //! End-to-end tests of the compiled binary, the way an operator and a user meet it: its exit
 //! codes and stderr lines, the console mode without a token, `check`, and the Telegram mode
-//! against a fake Bot API server written here (plain HTTP/1.1 on 127.0.0.1).
+//! against a scripted Bot API on the fake server of `fake_api.rs` (plain HTTP/1.1 on 127.0.0.1).
 //!
 //! Every run starts in a fresh temporary directory (so no developer `.env` is loaded), with the
 //! Telegram variables removed or set explicitly, and a guard kills the process when a test ends.
@@ -8,11 +8,11 @@
 //! awaited.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -24,7 +24,8 @@ use scar_guide::telegram;
 use serde_json::{Value, json};
 use teloxide::types::BotCommand;
 
-use crate::util::{conversation, english, keyboard_buttons};
+use crate::fake_api::{Call, FakeApi, Reply};
+use crate::util::{conversation, dialogues_dir, english, keyboard_buttons};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
 
@@ -172,6 +173,15 @@ impl Running {
         assert!(status.success(), "kill -TERM failed: {status:?}");
     }
 
+    /// Sends SIGTERM, waits for a clean exit (status 0) and returns everything printed.
+    fn stop_cleanly(&mut self) -> String {
+        self.terminate();
+        let status = self.wait_exit();
+        let output = self.output();
+        assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+        output
+    }
+
     /// Waits for the exit, then for the output readers to reach EOF.
     fn wait_exit(&mut self) -> ExitStatus {
         let start = Instant::now();
@@ -242,28 +252,22 @@ fn run_to_end(cmd: Command, stdin: Option<&str>) -> (ExitStatus, String, String)
     (status, running.stdout(), running.stderr())
 }
 
-/// The non-blank lines of `text`.
-fn lines(text: &str) -> Vec<&str> {
-    text.lines().filter(|l| !l.trim().is_empty()).collect()
+/// The only non-blank line of `stderr`; fails when there are more or none.
+fn single_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line on stderr, got:\n{stderr}"
+    );
+    lines[0]
 }
 
-// --- A fake Bot API server ---------------------------------------------------------------------
+// --- A scripted Bot API on the fake server -----------------------------------------------------
 
-/// One Bot API call the binary made.
-#[derive(Debug, Clone)]
-struct Call {
-    /// The method name, lowercased (teloxide sends e.g. "GetMe"; Telegram ignores case).
-    method: String,
-    /// The JSON parameters (`Null` for an empty body).
-    body: Value,
-    /// The `result` the fake server answered with.
-    result: Value,
-}
-
-/// What the fake server knows: the calls so far and the updates not yet confirmed.
+/// What the scripted Bot API knows beyond the recorded calls.
 #[derive(Default)]
 struct ApiState {
-    calls: Vec<Call>,
     /// Updates for getUpdates, each with its `update_id`; confirmed ones (below the requested
     /// `offset`) are dropped, as Telegram does.
     updates: VecDeque<Value>,
@@ -284,14 +288,21 @@ enum GetMe {
     Unauthorized,
 }
 
-/// A minimal Telegram Bot API over HTTP/1.1 on 127.0.0.1: enough for teloxide's start-up,
-/// long polling and the bot's replies. Every call is recorded; a condition variable wakes both
-/// held getUpdates calls (when an update is queued) and tests waiting for a call.
+/// The script the responder follows, shared with the test that queues updates. The condition
+/// variable wakes a held getUpdates when an update is queued.
+struct Script {
+    state: Mutex<ApiState>,
+    queued: Condvar,
+    get_me: GetMe,
+    failures: Failures,
+}
+
+/// A minimal Telegram Bot API on [`FakeApi`]: enough for teloxide's start-up, long polling and
+/// the bot's replies. The test plays the user by queueing updates for getUpdates, and waits for
+/// the bot's calls.
 struct FakeBotApi {
-    port: u16,
-    shared: Arc<(Mutex<ApiState>, Condvar)>,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    api: FakeApi,
+    script: Arc<Script>,
 }
 
 /// The bot's own user, as getMe returns it.
@@ -326,65 +337,67 @@ impl FakeBotApi {
 
     /// A server that answers `failures`' methods with their HTTP error status.
     fn failing(get_me: GetMe, failures: Failures) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake Bot API");
-        let port = listener.local_addr().expect("local address").port();
-        let shared = Arc::new((
-            Mutex::new(ApiState {
+        let script = Arc::new(Script {
+            state: Mutex::new(ApiState {
                 next_update_id: 1,
                 next_message_id: 100,
                 ..ApiState::default()
             }),
-            Condvar::new(),
-        ));
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let (shared, stop) = (shared.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (shared, stop) = (shared.clone(), stop.clone());
-                    // One thread per connection, so a held getUpdates never delays a reply.
-                    std::thread::spawn(move || {
-                        serve_connection(stream, &shared, &stop, get_me, failures);
-                    });
-                }
-            })
+            queued: Condvar::new(),
+            get_me,
+            failures,
+        });
+        let api = {
+            let script = script.clone();
+            FakeApi::start(move |method, params| script.answer(method, params))
         };
-        Self {
-            port,
-            shared,
-            stop,
-            acceptor: Some(acceptor),
-        }
+        Self { api, script }
     }
 
     /// The value for TELOXIDE_API_URL.
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        self.api.url()
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.api.calls()
+    }
+
+    /// Waits until the calls satisfy `done` and returns its answer, or fails naming `what`.
+    fn wait_for<T>(&self, what: &str, done: impl Fn(&[Call]) -> Option<T>) -> T {
+        self.api.wait_for(what, DEADLINE, done)
+    }
+
+    /// Waits for the first call of `method` (lowercased) and returns it.
+    fn wait_for_call(&self, method: &str) -> Call {
+        self.wait_for(method, |calls| {
+            calls.iter().find(|c| c.method == method).cloned()
+        })
+    }
+
+    /// Waits for the first message the bot sends with a keyboard: the greeting and main menu.
+    fn wait_for_greeting(&self) -> Call {
+        self.wait_for("the greeting", |calls| {
+            calls
+                .iter()
+                .find(|c| c.method == "sendmessage" && !c.body["reply_markup"].is_null())
+                .cloned()
+        })
     }
 
     /// Queues an update (its `update_id` is assigned here) for the next getUpdates.
     fn push_update(&self, mut update: Value) {
-        let (lock, wake) = &*self.shared;
-        let mut state = lock.lock().expect("api lock");
+        let mut state = self.script.state.lock().expect("api lock");
         update["update_id"] = json!(state.next_update_id);
         state.next_update_id += 1;
         state.updates.push_back(update);
-        wake.notify_all();
+        self.script.queued.notify_all();
     }
 
     /// The user sends a private text message.
     fn user_sends(&self, text: &str) {
-        let message_id = {
-            let mut state = self.shared.0.lock().expect("api lock");
-            state.next_message_id += 1;
-            state.next_message_id
-        };
         let mut message = json!({
-            "message_id": message_id,
+            "message_id": self.script.next_message_id(),
             "date": unix_now(),
             "chat": private_chat(),
             "from": user(),
@@ -414,266 +427,108 @@ impl FakeBotApi {
             }
         }));
     }
+}
 
-    fn calls(&self) -> Vec<Call> {
-        self.shared.0.lock().expect("api lock").calls.clone()
+impl Script {
+    fn next_message_id(&self) -> i64 {
+        let mut state = self.state.lock().expect("api lock");
+        state.next_message_id += 1;
+        state.next_message_id
     }
 
-    /// Waits until the calls satisfy `done` and returns its answer, or fails naming `what`.
-    fn wait_for<T>(&self, what: &str, done: impl Fn(&[Call]) -> Option<T>) -> T {
-        let (lock, wake) = &*self.shared;
-        let start = Instant::now();
-        let mut state = lock.lock().expect("api lock");
-        loop {
-            if let Some(found) = done(&state.calls) {
-                return found;
+    /// The reply to one call: a scripted failure, or what Telegram would answer.
+    fn answer(&self, method: &str, params: &Value) -> Reply {
+        if let Some(&(_, code)) = self.failures.iter().find(|(m, _)| *m == method) {
+            return match code {
+                500 => Reply::error(500, "Internal Server Error"),
+                _ => Reply::error(400, "Bad Request: failed on purpose by the fake Bot API"),
+            };
+        }
+        let result = match method {
+            "getme" if self.get_me == GetMe::Unauthorized => {
+                return Reply::error(401, "Unauthorized");
             }
-            let methods: Vec<&str> = state.calls.iter().map(|c| c.method.as_str()).collect();
-            assert!(
-                start.elapsed() < DEADLINE,
-                "no {what} within {DEADLINE:?}; calls so far: {methods:?}"
-            );
-            state = wake.wait_timeout(state, POLL).expect("api lock").0;
-        }
+            "getme" => {
+                let mut me = bot_user();
+                let extra = json!({
+                    "can_join_groups": true,
+                    "can_read_all_group_messages": false,
+                    "supports_inline_queries": false,
+                    "can_connect_to_business": false,
+                    "has_main_web_app": false,
+                });
+                me.as_object_mut()
+                    .expect("an object")
+                    .extend(extra.as_object().expect("an object").clone());
+                me
+            }
+            "getwebhookinfo" => json!({
+                "url": "",
+                "has_custom_certificate": false,
+                "pending_update_count": 0,
+            }),
+            "setmycommands"
+            | "setmydescription"
+            | "setmyshortdescription"
+            | "deletewebhook"
+            | "answercallbackquery" => json!(true),
+            "getupdates" => self.updates(params),
+            "sendmessage" => bot_message(json!(self.next_message_id()), params),
+            "editmessagetext" => {
+                let mut message = bot_message(params["message_id"].clone(), params);
+                message["edit_date"] = json!(unix_now());
+                message
+            }
+            // Not "Not Found": teloxide reads that description as an invalid token.
+            _ => {
+                return Reply::error(
+                    400,
+                    "Bad Request: method not implemented by the fake Bot API",
+                );
+            }
+        };
+        Reply::ok(result)
     }
-}
 
-impl Drop for FakeBotApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.shared.1.notify_all();
-        // Wake the acceptor so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-/// Answers requests on one keep-alive connection until the client closes it.
-fn serve_connection(
-    stream: TcpStream,
-    shared: &(Mutex<ApiState>, Condvar),
-    stop: &AtomicBool,
-    get_me: GetMe,
-    failures: Failures,
-) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
-    let mut writer = stream;
-    while let Some((path, body)) = read_request(&mut reader) {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let (status, response) = answer(&path, &body, shared, stop, get_me, failures);
-        let text = response.to_string();
-        let head = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            text.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
-        {
-            break;
-        }
-    }
-    let _ = writer.shutdown(Shutdown::Both);
-}
-
-/// Reads one HTTP/1.1 request: the path and the body (Content-Length or chunked). `None` when
-/// the connection closes.
-fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).ok()? == 0 {
-        return None;
-    }
-    let path = request_line.split_whitespace().nth(1)?.to_owned();
-    let mut content_length = 0;
-    let mut chunked = false;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-        if name == "content-length" {
-            content_length = value.parse().ok()?;
-        } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-            chunked = true;
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; size + 2]; // the data and its CRLF
-            reader.read_exact(&mut chunk).ok()?;
-            if size == 0 {
+    /// getUpdates: the queued updates from `offset` on, held briefly while there are none.
+    fn updates(&self, params: &Value) -> Value {
+        let mut state = self.state.lock().expect("api lock");
+        // Updates below `offset` are confirmed: forget them.
+        let offset = params["offset"].as_i64().unwrap_or(0);
+        state
+            .updates
+            .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+        // Long polling, shortened: hold an empty answer briefly so the client does not spin.
+        let hold = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0))
+            .min(Duration::from_millis(300));
+        let until = Instant::now() + hold;
+        while state.updates.is_empty() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 break;
             }
-            body.extend_from_slice(&chunk[..size]);
+            state = self.queued.wait_timeout(state, left).expect("api lock").0;
         }
-    } else {
-        body.resize(content_length, 0);
-        reader.read_exact(&mut body).ok()?;
+        let limit = params["limit"].as_u64().unwrap_or(100) as usize;
+        Value::Array(state.updates.iter().take(limit).cloned().collect())
     }
-    Some((path, body))
 }
 
-/// The HTTP status and JSON reply to one call to `path` (`/bot<token>/<method>`), recorded.
-fn answer(
-    path: &str,
-    body: &[u8],
-    shared: &(Mutex<ApiState>, Condvar),
-    stop: &AtomicBool,
-    get_me: GetMe,
-    failures: Failures,
-) -> (&'static str, Value) {
-    let method = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let params: Value = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(body).unwrap_or_else(
-            |e| json!({ "unparsed": String::from_utf8_lossy(body), "error": e.to_string() }),
-        )
-    };
-    let (lock, wake) = shared;
-    let mut state = lock.lock().expect("api lock");
-    if let Some(&(_, code)) = failures.iter().find(|(m, _)| *m == method) {
-        state.calls.push(Call {
-            method,
-            body: params,
-            result: Value::Null,
-        });
-        wake.notify_all();
-        let (status, description) = match code {
-            500 => ("500 Internal Server Error", "Internal Server Error"),
-            _ => (
-                "400 Bad Request",
-                "Bad Request: failed on purpose by the fake Bot API",
-            ),
-        };
-        let error = json!({ "ok": false, "error_code": code, "description": description });
-        return (status, error);
-    }
-    let result = match method.as_str() {
-        "getme" if get_me == GetMe::Unauthorized => {
-            state.calls.push(Call {
-                method,
-                body: params,
-                result: Value::Null,
-            });
-            wake.notify_all();
-            let error = json!({ "ok": false, "error_code": 401, "description": "Unauthorized" });
-            return ("401 Unauthorized", error);
-        }
-        "getme" => {
-            let mut me = bot_user();
-            let extra = json!({
-                "can_join_groups": true,
-                "can_read_all_group_messages": false,
-                "supports_inline_queries": false,
-                "can_connect_to_business": false,
-                "has_main_web_app": false,
-            });
-            me.as_object_mut()
-                .expect("an object")
-                .extend(extra.as_object().expect("an object").clone());
-            me
-        }
-        "getwebhookinfo" => json!({
-            "url": "",
-            "has_custom_certificate": false,
-            "pending_update_count": 0,
-        }),
-        "setmycommands"
-        | "setmydescription"
-        | "setmyshortdescription"
-        | "deletewebhook"
-        | "answercallbackquery" => json!(true),
-        "getupdates" => {
-            // Updates below `offset` are confirmed: forget them.
-            let offset = params["offset"].as_i64().unwrap_or(0);
-            state
-                .updates
-                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-            // Long polling, shortened: hold an empty answer briefly so the client does not spin.
-            let hold = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0))
-                .min(Duration::from_millis(300));
-            let until = Instant::now() + hold;
-            while state.updates.is_empty() && !stop.load(Ordering::SeqCst) {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                state = wake.wait_timeout(state, left).expect("api lock").0;
-            }
-            let limit = params["limit"].as_u64().unwrap_or(100) as usize;
-            Value::Array(state.updates.iter().take(limit).cloned().collect())
-        }
-        "sendmessage" => {
-            state.next_message_id += 1;
-            let mut message = json!({
-                "message_id": state.next_message_id,
-                "date": unix_now(),
-                "chat": private_chat(),
-                "from": bot_user(),
-                "text": params["text"],
-            });
-            if !params["reply_markup"].is_null() {
-                message["reply_markup"] = params["reply_markup"].clone();
-            }
-            message["chat"]["id"] = params["chat_id"].clone();
-            message
-        }
-        "editmessagetext" => {
-            let mut message = json!({
-                "message_id": params["message_id"],
-                "date": unix_now(),
-                "edit_date": unix_now(),
-                "chat": private_chat(),
-                "from": bot_user(),
-                "text": params["text"],
-            });
-            if !params["reply_markup"].is_null() {
-                message["reply_markup"] = params["reply_markup"].clone();
-            }
-            message["chat"]["id"] = params["chat_id"].clone();
-            message
-        }
-        _ => {
-            state.calls.push(Call {
-                method,
-                body: params,
-                result: Value::Null,
-            });
-            wake.notify_all();
-            // Not "Not Found": teloxide reads that description as an invalid token.
-            let error = json!({
-                "ok": false,
-                "error_code": 400,
-                "description": "Bad Request: method not implemented by the fake Bot API",
-            });
-            return ("400 Bad Request", error);
-        }
-    };
-    state.calls.push(Call {
-        method,
-        body: params,
-        result: result.clone(),
+/// The bot's message `message_id` as sendMessage and editMessageText return it: the text and
+/// keyboard of the call, in the chat it was sent to.
+fn bot_message(message_id: Value, params: &Value) -> Value {
+    let mut message = json!({
+        "message_id": message_id,
+        "date": unix_now(),
+        "chat": private_chat(),
+        "from": bot_user(),
+        "text": params["text"],
     });
-    wake.notify_all();
-    ("200 OK", json!({ "ok": true, "result": result }))
+    if !params["reply_markup"].is_null() {
+        message["reply_markup"] = params["reply_markup"].clone();
+    }
+    message["chat"]["id"] = params["chat_id"].clone();
+    message
 }
 
 /// `(text, callback_data)` of every button of an inline keyboard in JSON.
@@ -700,13 +555,7 @@ fn no_subcommand_and_no_token_runs_the_console_with_one_note() {
     let dir = TempDir::new("console-default");
     let (status, stdout, stderr) = run_to_end(scar_guide(dir.path()), Some("1\n"));
     assert!(status.success(), "{status:?}\nstderr: {stderr}");
-    let notes = lines(&stderr);
-    assert_eq!(
-        notes.len(),
-        1,
-        "expected one note on stderr, got:\n{stderr}"
-    );
-    assert!(notes[0].contains("TELOXIDE_TOKEN"), "{stderr}");
+    assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
     let pack = english();
     let main_question = html::to_plain(&pack.ui.main_question);
     let identify = html::to_plain(&pack.ui.identify.question);
@@ -731,13 +580,7 @@ fn run_without_a_token_fails_with_one_line() {
     cmd.arg("run");
     let (status, _, stderr) = run_to_end(cmd, None);
     assert!(!status.success(), "`run` succeeded without a token");
-    let errors = lines(&stderr);
-    assert_eq!(
-        errors.len(),
-        1,
-        "expected one line on stderr, got:\n{stderr}"
-    );
-    assert!(errors[0].contains("TELOXIDE_TOKEN"), "{stderr}");
+    assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -773,10 +616,7 @@ fn check_accepts_the_built_in_dialogues() {
 fn check_refuses_a_copy_with_a_missing_key_and_names_the_file() {
     let dir = TempDir::new("check-broken");
     let copy = dir.path().join("dialogues");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
-        &copy,
-    );
+    copy_dir(&dialogues_dir(), &copy);
     let ui = copy.join("en").join("ui.toml");
     let text = std::fs::read_to_string(&ui).expect("read ui.toml");
     let broken: String = text
@@ -816,9 +656,7 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     let mut bot = Running::start(cmd, None);
 
     // Start-up: the bot checks the token and sets its profile in every language.
-    api.wait_for("getMe", |calls| {
-        calls.iter().find(|c| c.method == "getme").map(drop)
-    });
+    api.wait_for_call("getme");
     let content = crate::util::content();
     let languages = content.packs().count();
     let calls = api.wait_for("the profile in every language", |calls| {
@@ -832,12 +670,7 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     let start = conv.step(&State::Idle, Input::Start);
     let screen = start.screen.as_ref().expect("/start shows a menu");
     let expected_buttons = keyboard_buttons(&telegram::keyboard(screen));
-    let menu = api.wait_for("the greeting", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "sendmessage" && !c.body["reply_markup"].is_null())
-            .cloned()
-    });
+    let menu = api.wait_for_greeting();
     let text = menu.body["text"].as_str().expect("a text");
     assert!(text.contains(&pack.ui.greeting), "no greeting in {text:?}");
     assert_eq!(menu.body["chat_id"], json!(USER_ID));
@@ -849,19 +682,9 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     let after_tap = conv.step(&start.state, Input::Tap(first.action));
     let sends_before = count(&api.calls(), "sendmessage");
     api.user_taps(&menu.result, &buttons[0].1);
-    let answer = api.wait_for("answerCallbackQuery", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "answercallbackquery")
-            .cloned()
-    });
+    let answer = api.wait_for_call("answercallbackquery");
     assert_eq!(answer.body["callback_query_id"], json!("4242001"));
-    let edit = api.wait_for("editMessageText", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "editmessagetext")
-            .cloned()
-    });
+    let edit = api.wait_for_call("editmessagetext");
     assert_eq!(edit.body["message_id"], menu.result["message_id"]);
     assert_eq!(edit.body["chat_id"], json!(USER_ID));
     let edited_screen = after_tap.screen.as_ref().expect("the tap shows a screen");
@@ -897,10 +720,7 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     );
 
     // SIGTERM: a clean stop with status 0.
-    bot.terminate();
-    let status = bot.wait_exit();
-    let output = bot.output();
-    assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+    let output = bot.stop_cleanly();
     assert!(
         output.contains("connected as @scar_guide_test_bot"),
         "{output}"
@@ -960,61 +780,56 @@ fn assert_profile(calls: &[Call], content: &Content) {
         };
         let lang = &pack.code;
 
-        let private = find("setmycommands", Some("all_private_chats"));
-        assert_eq!(private.len(), 1, "{lang}: private commands");
-        let expected = telegram::run::private_commands(pack);
-        assert_eq!(
-            private[0].body["commands"],
-            commands_json(&expected),
-            "{lang}"
-        );
-        let names: Vec<&str> = expected.iter().map(|c| c.command.as_str()).collect();
-        assert_eq!(
-            names,
-            ["start", "help", "settings", "cancel", "privacy", "forget"],
-            "{lang}"
-        );
-
-        let group = find("setmycommands", Some("all_group_chats"));
-        assert_eq!(group.len(), 1, "{lang}: group commands");
-        let expected_group = telegram::run::group_commands(pack);
-        assert_eq!(
-            group[0].body["commands"],
-            commands_json(&expected_group),
-            "{lang}"
-        );
-        let names: Vec<&str> = expected_group.iter().map(|c| c.command.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "start",
-                "help",
-                "redness",
-                "pigmentation",
-                "dents",
-                "lumps",
-                "prevent",
-                "care",
-                "treatments"
-            ],
-            "{lang}"
-        );
-        for c in expected.iter().chain(&expected_group) {
-            assert!(
-                (1..=32).contains(&c.command.len())
-                    && c.command
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{lang}: command {:?}",
-                c.command
-            );
-            let chars = c.description.chars().count();
-            assert!(
-                (1..=256).contains(&chars) && html::to_plain(&c.description) == c.description,
-                "{lang}: /{} description {:?}",
-                c.command,
-                c.description
-            );
+        // Each command list: sent once for its scope, as the bot builds it, with these names,
+        // and every command valid for Telegram.
+        let private_names = ["start", "help", "settings", "cancel", "privacy", "forget"];
+        let group_names = [
+            "start",
+            "help",
+            "redness",
+            "pigmentation",
+            "dents",
+            "lumps",
+            "prevent",
+            "care",
+            "treatments",
+        ];
+        for (what, scope, expected, pinned) in [
+            (
+                "private",
+                "all_private_chats",
+                telegram::run::private_commands(pack),
+                &private_names[..],
+            ),
+            (
+                "group",
+                "all_group_chats",
+                telegram::run::group_commands(pack),
+                &group_names[..],
+            ),
+        ] {
+            let sent = find("setmycommands", Some(scope));
+            assert_eq!(sent.len(), 1, "{lang}: {what} commands");
+            assert_eq!(sent[0].body["commands"], commands_json(&expected), "{lang}");
+            let names: Vec<&str> = expected.iter().map(|c| c.command.as_str()).collect();
+            assert_eq!(names, pinned, "{lang}");
+            for c in &expected {
+                assert!(
+                    (1..=32).contains(&c.command.len())
+                        && c.command
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    "{lang}: command {:?}",
+                    c.command
+                );
+                let chars = c.description.chars().count();
+                assert!(
+                    (1..=256).contains(&chars) && html::to_plain(&c.description) == c.description,
+                    "{lang}: /{} description {:?}",
+                    c.command,
+                    c.description
+                );
+            }
         }
 
         let description = find("setmydescription", None);
@@ -1039,16 +854,9 @@ fn assert_profile(calls: &[Call], content: &Content) {
 fn start_and_greet(api: &FakeBotApi, dir: &TempDir) -> (Running, Duration) {
     api.user_sends("/start");
     let bot = Running::start(telegram_mode(dir.path(), &api.url()), None);
-    api.wait_for("getMe", |calls| {
-        calls.iter().find(|c| c.method == "getme").map(drop)
-    });
+    api.wait_for_call("getme");
     let since = Instant::now();
-    let greeting = api.wait_for("the greeting", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "sendmessage" && !c.body["reply_markup"].is_null())
-            .cloned()
-    });
+    let greeting = api.wait_for_greeting();
     let text = greeting.body["text"].as_str().expect("a text");
     assert!(text.contains(&english().ui.greeting), "{text:?}");
     (bot, since.elapsed())
@@ -1082,10 +890,7 @@ fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
     );
     assert_eq!(count(&calls, "setmydescription"), languages);
     assert_eq!(count(&calls, "setmyshortdescription"), languages);
-    bot.terminate();
-    let status = bot.wait_exit();
-    let output = bot.output();
-    assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+    let output = bot.stop_cleanly();
     for what in [
         "private commands",
         "group commands",
@@ -1124,8 +929,7 @@ fn a_profile_failing_with_server_errors_does_not_delay_the_first_answer() {
         waited < Duration::from_secs(5),
         "the first answer came {waited:?} after getMe"
     );
-    bot.terminate();
-    assert!(bot.wait_exit().success());
+    bot.stop_cleanly();
 }
 
 #[test]
@@ -1152,14 +956,8 @@ fn an_unreachable_bot_api_is_retried_until_sigterm() {
         "the token's secret is in the log"
     );
 
-    bot.terminate();
-    let status = bot.wait_exit();
-    assert!(
-        status.success(),
-        "{status:?} after SIGTERM:\n{}",
-        bot.output()
-    );
-    assert!(!bot.output().contains("panicked"), "{}", bot.output());
+    let output = bot.stop_cleanly();
+    assert!(!output.contains("panicked"), "{output}");
 }
 
 #[test]
@@ -1170,13 +968,7 @@ fn a_rejected_token_stops_the_bot_with_one_line() {
     let (status, stdout, stderr) = run_to_end(cmd, None);
     assert!(!status.success(), "a rejected token exited with success");
     assert_eq!(count(&api.calls(), "getme"), 1, "getMe was not called once");
-    let errors = lines(&stderr);
-    assert_eq!(
-        errors.len(),
-        1,
-        "expected one line on stderr, got:\n{stderr}"
-    );
-    assert!(errors[0].contains("TELOXIDE_TOKEN"), "{stderr}");
+    assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     for shown in [&stdout, &stderr] {
         assert!(
@@ -1209,10 +1001,7 @@ fn an_update_teloxide_cannot_parse_keeps_the_user_text_out_of_the_log() {
             .any(|c| c.method == "getupdates" && c.body["offset"] == json!(2))
             .then_some(())
     });
-    bot.terminate();
-    let status = bot.wait_exit();
-    let output = bot.output();
-    assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+    let output = bot.stop_cleanly();
     assert!(
         !output.contains(DIARY),
         "the user's text is in the log:\n{output}"
@@ -1241,10 +1030,7 @@ fn the_console_subcommand_runs_a_script_to_a_scar_card() {
 fn check_accepts_an_unchanged_copy_of_the_dialogues_folder() {
     let dir = TempDir::new("check-copy");
     let copy = dir.path().join("dialogues");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
-        &copy,
-    );
+    copy_dir(&dialogues_dir(), &copy);
     let mut cmd = scar_guide(dir.path());
     cmd.arg("--dialogues").arg(&copy).arg("check");
     let (status, _, stderr) = run_to_end(cmd, None);

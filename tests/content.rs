@@ -5,40 +5,15 @@
 //! replacement is asserted to have changed the text, so no test can pass on a no-op edit.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use scar_guide::content::{Content, ContentError, MAX_LABEL_CHARS, Pack};
 use scar_guide::knowledge::{ScarKind, Treatment};
 
-fn dialogues_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
-}
+use crate::util::{dialogue_files, dialogues_dir};
 
 /// Every `.toml` file under `dialogues/`, as `(path relative to dialogues/, text)`.
 fn real_files() -> Vec<(String, String)> {
-    fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("readable entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                collect(root, &path, out);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                let rel = path
-                    .strip_prefix(root)
-                    .expect("under dialogues/")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(&path).expect("readable file");
-                out.push((rel, text));
-            }
-        }
-    }
-    let root = dialogues_dir();
-    let mut files = Vec::new();
-    collect(&root, &root, &mut files);
+    let files = dialogue_files();
     assert!(
         files.iter().any(|(p, _)| p == "knowledge.toml"),
         "no knowledge.toml"

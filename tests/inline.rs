@@ -2,17 +2,12 @@
 //!
 //! `teloxide_tests` 0.4 has no inline queries: its mock Bot API answers `answerInlineQuery`
 //! with "not implemented" and records nothing. So these tests run [`telegram::schema`] with a
-//! `Bot` pointed at [`RecordingApi`], a small Bot API over HTTP/1.1 on 127.0.0.1 that records
-//! each call's JSON, and check the answer exactly as Telegram would receive it.
+//! `Bot` pointed at the fake Bot API of `fake_api.rs` (see [`inline_api`]), which records each
+//! call's JSON, and check the answer exactly as Telegram would receive it.
 //!
 //! Expected values come from the same `Content` and `Conversation` the bot uses.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use scar_guide::content::html;
@@ -26,153 +21,27 @@ use teloxide::types::{InlineQuery, Update, UpdateId, UpdateKind};
 use teloxide::{ApiError, Bot, RequestError};
 use teloxide_tests::MockMe;
 
-use crate::util::{content, conversation};
+use crate::fake_api::{FakeApi, Reply};
+use crate::util::{content, conversation, note};
 
-/// What the recording API answers to `answerInlineQuery`.
+/// What the fake Bot API answers to `answerInlineQuery`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Reply {
+enum Answer {
     Ok,
     /// Telegram's answer when the query is older than about 10 seconds.
     QueryTooOld,
 }
 
-/// One call the bot made: the method (lowercased) and its JSON parameters.
-#[derive(Debug, Clone)]
-struct Call {
-    method: String,
-    body: Value,
-}
-
-/// A Bot API that records every call and answers `answerInlineQuery` with [`Reply`].
-struct RecordingApi {
-    port: u16,
-    calls: Arc<Mutex<Vec<Call>>>,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl RecordingApi {
-    fn start(reply: Reply) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the recording Bot API");
-        let port = listener.local_addr().expect("local address").port();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let (calls, stop) = (calls.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let calls = calls.clone();
-                    std::thread::spawn(move || serve(stream, &calls, reply));
-                }
-            })
-        };
-        Self {
-            port,
-            calls,
-            stop,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// A bot that talks to this API.
-    fn bot(&self) -> Bot {
-        let url = url::Url::parse(&format!("http://127.0.0.1:{}/", self.port)).expect("a URL");
-        Bot::new("123456:TESTTOKEN").set_api_url(url)
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().expect("calls lock").clone()
-    }
-}
-
-impl Drop for RecordingApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the acceptor so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-/// Answers the requests of one keep-alive connection until the client closes it.
-fn serve(stream: TcpStream, calls: &Mutex<Vec<Call>>, reply: Reply) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("a read timeout");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
-    let mut writer = stream;
-    while let Some((path, body)) = read_request(&mut reader) {
-        let method = path
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let (status, response) = match method.as_str() {
-            "answerinlinequery" if reply == Reply::QueryTooOld => (
-                "400 Bad Request",
-                json!({
-                    "ok": false,
-                    "error_code": 400,
-                    "description": "Bad Request: query is too old and response timeout expired or query ID is invalid",
-                }),
-            ),
-            "answerinlinequery" => ("200 OK", json!({ "ok": true, "result": true })),
-            _ => (
-                "400 Bad Request",
-                json!({ "ok": false, "error_code": 400, "description": "Bad Request: not expected here" }),
-            ),
-        };
-        calls
-            .lock()
-            .expect("calls lock")
-            .push(Call { method, body });
-        let text = response.to_string();
-        let head = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            text.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
-        {
-            break;
-        }
-    }
-    let _ = writer.shutdown(Shutdown::Both);
-}
-
-/// Reads one HTTP/1.1 request: its path and body. `None` when the connection closes.
-fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).ok()? == 0 {
-        return None;
-    }
-    let path = request_line.split_whitespace().nth(1)?.to_owned();
-    let mut content_length = 0;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        let name = name.trim().to_ascii_lowercase();
-        assert_ne!(name, "transfer-encoding", "JSON bodies come with a length");
-        if name == "content-length" {
-            content_length = value.trim().parse().ok()?;
-        }
-    }
-    let mut body = vec![0; content_length];
-    reader.read_exact(&mut body).ok()?;
-    Some((path, body))
+/// A fake Bot API that answers `answerInlineQuery` as `answer` says and refuses anything else.
+fn inline_api(answer: Answer) -> FakeApi {
+    FakeApi::start(move |method, _| match method {
+        "answerinlinequery" if answer == Answer::QueryTooOld => Reply::error(
+            400,
+            "Bad Request: query is too old and response timeout expired or query ID is invalid",
+        ),
+        "answerinlinequery" => Reply::ok(json!(true)),
+        _ => Reply::error(400, "Bad Request: not expected here"),
+    })
 }
 
 /// Someone typing `@bot <query>`.
@@ -193,10 +62,11 @@ fn inline_query(query: &str, user_id: u64, language: Option<&str>) -> InlineQuer
 }
 
 /// Runs the real handler tree on one inline query, as the dispatcher would.
-async fn dispatch(api: &RecordingApi, query: InlineQuery) -> Result<(), HandlerError> {
+async fn dispatch(api: &FakeApi, query: InlineQuery) -> Result<(), HandlerError> {
     let storage = ExpiringStorage::<Session>::new(Duration::from_secs(60), 100).erase();
     let mut deps = telegram::dependencies(content(), storage);
-    deps.insert(api.bot());
+    let url = url::Url::parse(&api.url()).expect("a URL");
+    deps.insert(Bot::new("123456:TESTTOKEN").set_api_url(url));
     deps.insert(MockMe::new().build());
     deps.insert(Update {
         id: UpdateId(1),
@@ -214,7 +84,7 @@ async fn ask(query: &str) -> Value {
 }
 
 async fn ask_as(query: &str, user_id: u64, language: Option<&str>) -> Value {
-    let api = RecordingApi::start(Reply::Ok);
+    let api = inline_api(Answer::Ok);
     let result = dispatch(&api, inline_query(query, user_id, language)).await;
     assert!(result.is_ok(), "the answer was refused: {result:?}");
     let calls = api.calls();
@@ -384,11 +254,7 @@ async fn an_unknown_or_missing_language_gets_english() {
 async fn keloid_in_japanese_finds_the_raised_lumps_first() {
     let content = content();
     let Some(ja) = content.packs().find(|p| p.code == "ja") else {
-        // Straight to stderr: the test harness captures eprintln! output of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "NOTE: no Japanese pack in dialogues/ yet; the Japanese inline test is skipped"
-        );
+        note("no Japanese pack in dialogues/ yet; the Japanese inline test is skipped");
         return;
     };
     let answer = ask_as("ケロイド", 3003, Some("ja")).await;
@@ -414,7 +280,7 @@ async fn keloid_in_japanese_finds_the_raised_lumps_first() {
 
 #[tokio::test]
 async fn a_query_too_old_to_answer_is_an_error_for_the_error_handler() {
-    let api = RecordingApi::start(Reply::QueryTooOld);
+    let api = inline_api(Answer::QueryTooOld);
     let result = dispatch(&api, inline_query("keloid", 5, Some("en"))).await;
     let error = result.expect_err("the refusal is returned, not swallowed");
     // teloxide names an API error only when the description matches its table exactly (its

@@ -1,5 +1,7 @@
-//! All integration tests compile into one binary sharing the harness in `util.rs`.
+//! All integration tests compile into one binary sharing the harness in `util.rs` and the fake
+//! Bot API server in `fake_api.rs`.
 
+mod fake_api;
 mod util;
 
 mod binary;

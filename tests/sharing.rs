@@ -8,7 +8,6 @@
 //! Inline mode is covered in `inline.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use scar_guide::content::{Content, html};
@@ -27,7 +26,10 @@ use teloxide::types::{
 use teloxide_tests::{MockCallbackQuery, MockGroupChat, MockMe, MockMessageText, MockUser};
 use url::Url;
 
-use crate::util::{Chat, buttons, content, english, keyboard_buttons, note};
+use crate::util::{
+    Chat, as_message, buttons, content, dialogue_files, english, expected_buttons,
+    keyboard_buttons, note,
+};
 
 /// Every documented deep-link payload (README, issue 3). Public URLs: never change one.
 const PAYLOADS: &[&str] = &[
@@ -59,27 +61,6 @@ const PAYLOADS: &[&str] = &[
 const QUESTION_PAYLOADS: &[&str] = &["notsure", "prevent", "treatments"];
 
 // --- Shared helpers ----------------------------------------------------------------------------
-
-/// The message text the bot sends for an outcome's notice and screen.
-fn as_message(outcome: &Outcome) -> String {
-    let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
-    match (&outcome.notice, screen) {
-        (Some(n), Some(s)) => format!("{n}\n\n{s}"),
-        (Some(n), None) => n.clone(),
-        (None, Some(s)) => s.to_owned(),
-        (None, None) => String::new(),
-    }
-}
-
-/// `(label, callback data)` of every button of an outcome's screen.
-fn expected_buttons(outcome: &Outcome) -> Vec<(String, String)> {
-    outcome
-        .screen
-        .iter()
-        .flat_map(|s| s.flat_buttons())
-        .map(|b| (b.label.clone(), callback::encode(b.action)))
-        .collect()
-}
 
 /// Whether a payload is what Telegram accepts in `?start=`: 1 to 64 of `A-Za-z0-9_-`.
 fn is_valid_payload(payload: &str) -> bool {
@@ -806,37 +787,6 @@ async fn in_a_group_only_addressed_commands_are_answered_and_only_the_asker_may_
 
 /// The code of the synthetic language built by [`with_test_language`].
 const TEST_LANGUAGE: &str = "xx";
-
-fn dialogues_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
-}
-
-/// Every `.toml` file under `dialogues/`, as `(path relative to dialogues/, text)`.
-fn dialogue_files() -> Vec<(String, String)> {
-    fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("readable entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                collect(root, &path, out);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                let rel = path
-                    .strip_prefix(root)
-                    .expect("under dialogues/")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push((rel, std::fs::read_to_string(&path).expect("readable file")));
-            }
-        }
-    }
-    let root = dialogues_dir();
-    let mut files = Vec::new();
-    collect(&root, &root, &mut files);
-    files
-}
 
 /// The English files copied as language [`TEST_LANGUAGE`] ("Testish"), with the texts these
 /// tests look at changed so that every one of them tells the languages apart.

@@ -12,28 +12,7 @@ use teloxide_tests::{
     MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText, MockMessageVoice,
 };
 
-use crate::util::{Chat, TestClock, buttons, conversation, english};
-
-/// The message text the bot sends for an outcome delivered as a new message.
-fn as_message(outcome: &Outcome) -> String {
-    let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
-    match (&outcome.notice, screen) {
-        (Some(n), Some(s)) => format!("{n}\n\n{s}"),
-        (Some(n), None) => n.clone(),
-        (None, Some(s)) => s.to_owned(),
-        (None, None) => String::new(),
-    }
-}
-
-/// The callback data of every button of an outcome's screen.
-fn expected_buttons(outcome: &Outcome) -> Vec<(String, String)> {
-    outcome
-        .screen
-        .iter()
-        .flat_map(|s| s.flat_buttons())
-        .map(|b| (b.label.clone(), callback::encode(b.action)))
-        .collect()
-}
+use crate::util::{Chat, TestClock, as_message, buttons, conversation, english, expected_buttons};
 
 async fn started() -> Chat {
     let mut chat = Chat::new();
@@ -251,6 +230,29 @@ async fn other_text_gets_a_hint_and_the_same_question() {
     );
 }
 
+/// A tap the bot would not act on: its pop-up says `hint`, the chat is (back) at the main menu,
+/// and a fresh copy of the main question is posted. `context` names the case in failures.
+async fn assert_refused_with_a_fresh_main_menu(chat: &Chat, hint: &str, context: &str) {
+    assert_eq!(
+        chat.answers(),
+        vec![Some(hint.to_owned())],
+        "{context}: the pop-up"
+    );
+    assert_eq!(
+        chat.session().await.unwrap().state,
+        State::MainMenu,
+        "{context}: not acted on"
+    );
+    assert!(
+        chat.sent_texts()
+            .last()
+            .unwrap()
+            .ends_with(&english().ui.main_question),
+        "{context}: no fresh main question in {:?}",
+        chat.sent_texts()
+    );
+}
+
 #[tokio::test]
 async fn forged_callback_data_is_answered_and_ignored() {
     let mut chat = started().await;
@@ -263,19 +265,12 @@ async fn forged_callback_data_is_answered_and_ignored() {
         "1:tr:fractional_laser:x",
     ] {
         chat.tap_raw(&menu, forged).await;
-        assert_eq!(
-            chat.answers(),
-            vec![Some(english().ui.hints.invalid.clone())],
-            "{forged:?}"
-        );
-        assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
-        // A fresh copy of the current question is posted.
-        assert!(
-            chat.sent_texts()
-                .last()
-                .unwrap()
-                .ends_with(&english().ui.main_question)
-        );
+        assert_refused_with_a_fresh_main_menu(
+            &chat,
+            &english().ui.hints.invalid,
+            &format!("{forged:?}"),
+        )
+        .await;
     }
 }
 
@@ -286,21 +281,8 @@ async fn a_button_on_a_superseded_menu_says_expired_and_shows_a_fresh_menu() {
     chat.send("/start").await; // a new menu supersedes the old one
     chat.tap_raw(&old, &callback::encode(Action::Topic(Topic::Care)))
         .await;
-    assert_eq!(
-        chat.answers(),
-        vec![Some(english().ui.hints.expired.clone())]
-    );
-    assert_eq!(
-        chat.session().await.unwrap().state,
-        State::MainMenu,
-        "not acted on"
-    );
-    assert!(
-        chat.sent_texts()
-            .last()
-            .unwrap()
-            .ends_with(&english().ui.main_question)
-    );
+    assert_refused_with_a_fresh_main_menu(&chat, &english().ui.hints.expired, "a superseded menu")
+        .await;
     let fresh = chat.menu.clone().unwrap();
     assert_ne!(fresh.id, old.id);
     assert_eq!(chat.session().await.unwrap().menu, Some(fresh.id));
@@ -321,17 +303,8 @@ async fn an_expired_conversation_answers_taps_with_a_fresh_menu() {
     clock.advance(Duration::from_secs(1));
     assert_eq!(chat.session().await, None, "idle state is forgotten");
     chat.tap(Action::Toggle(ScarKind::Redness)).await;
-    assert_eq!(
-        chat.answers(),
-        vec![Some(english().ui.hints.expired.clone())]
-    );
-    assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
-    assert!(
-        chat.sent_texts()
-            .last()
-            .unwrap()
-            .ends_with(&english().ui.main_question)
-    );
+    assert_refused_with_a_fresh_main_menu(&chat, &english().ui.hints.expired, "an expired chat")
+        .await;
 }
 
 #[tokio::test]

@@ -6,11 +6,12 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use scar_guide::content::{Content, Pack};
-use scar_guide::conversation::{Action, Conversation};
+use scar_guide::conversation::{Action, Conversation, Outcome};
 use scar_guide::telegram::storage::ExpiringStorage;
 use scar_guide::telegram::{self, HandlerError, Session, callback};
 use teloxide::dispatching::dialogue::Storage;
@@ -38,6 +39,39 @@ pub fn conversation() -> Conversation<'static> {
     static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
     let content = CONTENT.get_or_init(content);
     Conversation::new(content, content.pack(Some("en")))
+}
+
+/// The `dialogues/` folder of the repository.
+pub fn dialogues_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
+}
+
+/// Every `.toml` file under `dialogues/` on disk, as `(path relative to dialogues/, text)`,
+/// sorted by path.
+pub fn dialogue_files() -> Vec<(String, String)> {
+    fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("readable entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                collect(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under dialogues/")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&path).expect("readable file")));
+            }
+        }
+    }
+    let root = dialogues_dir();
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files
 }
 
 /// A clock the test moves forward by hand. The mock Bot API runs the handlers on its own
@@ -207,6 +241,29 @@ pub fn keyboard_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, String)> 
             InlineKeyboardButtonKind::CallbackData(d) => Some((b.text.clone(), d.clone())),
             _ => None,
         })
+        .collect()
+}
+
+/// The message text the bot sends for an outcome delivered as a new message: the notice, a
+/// blank line, the screen's text.
+pub fn as_message(outcome: &Outcome) -> String {
+    let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
+    match (&outcome.notice, screen) {
+        (Some(n), Some(s)) => format!("{n}\n\n{s}"),
+        (Some(n), None) => n.clone(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) => String::new(),
+    }
+}
+
+/// `(label, callback data)` of every button of an outcome's screen, as [`buttons`] reads them
+/// off the sent message.
+pub fn expected_buttons(outcome: &Outcome) -> Vec<(String, String)> {
+    outcome
+        .screen
+        .iter()
+        .flat_map(|s| s.flat_buttons())
+        .map(|b| (b.label.clone(), callback::encode(b.action)))
         .collect()
 }
 
