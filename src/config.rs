@@ -9,6 +9,10 @@ use std::time::Duration;
 /// Default for `STATE_TTL`: idle conversations are forgotten after a day.
 pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The longest `STATE_TTL` accepted: a year is already far beyond any use, and the cache
+/// refuses durations near its clock's range.
+pub const MAX_STATE_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
 /// Default for `STATE_CAPACITY`: the most conversations kept in memory at once.
 pub const DEFAULT_STATE_CAPACITY: u64 = 1_000_000;
 
@@ -49,7 +53,7 @@ pub enum ConfigError {
     MalformedToken,
     #[error("TELOXIDE_API_URL is not a valid http(s) URL: {0}")]
     BadApiUrl(String),
-    #[error("STATE_TTL is not a duration like '24h' or '30m': {0}")]
+    #[error("STATE_TTL is not a duration like '24h' or '30m' (at most a year): {0}")]
     BadTtl(String),
     #[error("STATE_CAPACITY is not a positive whole number: {0}")]
     BadCapacity(String),
@@ -91,7 +95,7 @@ impl Config {
             None => DEFAULT_STATE_TTL,
             Some(raw) => humantime::parse_duration(raw.trim())
                 .ok()
-                .filter(|d| !d.is_zero())
+                .filter(|d| !d.is_zero() && *d <= MAX_STATE_TTL)
                 .ok_or(ConfigError::BadTtl(raw))?,
         };
         let state_capacity = match get("STATE_CAPACITY").filter(|v| !v.trim().is_empty()) {
@@ -160,6 +164,10 @@ mod tests {
             ConfigError::BadApiUrl(_)
         ));
         assert!(matches!(bad("STATE_TTL", "soon"), ConfigError::BadTtl(_)));
+        assert!(matches!(
+            bad("STATE_TTL", "2000years"),
+            ConfigError::BadTtl(_)
+        ));
         assert!(matches!(
             bad("STATE_CAPACITY", "0"),
             ConfigError::BadCapacity(_)

@@ -556,7 +556,6 @@ fn validate_language(
         ("main_question", &ui.main_question),
         ("identify.question", &ui.identify.question),
         ("identify.none_selected", &ui.identify.none_selected),
-        ("results.intro", &ui.results.intro),
         ("results.next_question", &ui.results.next_question),
         (
             "results.before_treatment_title",

@@ -1,7 +1,7 @@
 //! Stage one of loading: the `dialogues/` files exactly as written, checked only by serde.
 //!
 //! Every struct denies unknown fields so a typo in a key is an error naming the file, not a
-//! silently missing text. Stage two ([`super::validate`]) turns these into [`super::Content`].
+//! silently missing text. Stage two ([`super::Content::from_files`]) turns these into a validated [`super::Content`].
 
 use std::collections::BTreeMap;
 
@@ -73,7 +73,7 @@ pub struct SourcesFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ui {
-    /// The language's own name, shown in a future language switch.
+    /// The language's own name, shown on its /settings button.
     pub language_name: String,
     pub greeting: String,
     pub disclaimer: String,
@@ -119,7 +119,6 @@ pub struct IdentifyText {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsText {
-    pub intro: String,
     pub next_question: String,
     /// Title of the card of notes that apply before any clinic treatment.
     pub before_treatment_title: String,

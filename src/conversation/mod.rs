@@ -320,6 +320,19 @@ pub struct Outcome {
     pub screen: Option<Screen>,
     /// The language chosen in this step (`/settings`): the adapter keeps it for the chat.
     pub language: Option<LanguageCode>,
+    /// The notice is information to keep (the greeting, help, privacy, a language change),
+    /// not a hint about the question: Telegram sends it as its own message, so editing the
+    /// menu on the next tap does not erase it.
+    pub lasting: bool,
+}
+
+impl Outcome {
+    fn lasting(self) -> Self {
+        Self {
+            lasting: true,
+            ..self
+        }
+    }
 }
 
 /// The conversation over one language's content.
@@ -343,21 +356,25 @@ impl<'a> Conversation<'a> {
             other => other.clone(),
         };
         match input {
-            Input::Start => self.show(State::MainMenu, Some(self.greeting())),
+            Input::Start => self.show(State::MainMenu, Some(self.greeting())).lasting(),
             Input::Cancel => self.show(State::MainMenu, None),
-            Input::Help => self.show(current, Some(ui.commands.help.clone())),
-            Input::Privacy => self.show(current, Some(ui.commands.privacy.clone())),
+            Input::Help => self.show(current, Some(ui.commands.help.clone())).lasting(),
+            Input::Privacy => self
+                .show(current, Some(ui.commands.privacy.clone()))
+                .lasting(),
             Input::Forget => Outcome {
                 state: State::Idle,
                 notice: Some(ui.commands.forgotten.clone()),
                 cards: Vec::new(),
                 screen: None,
                 language: None,
+                lasting: true,
             },
             Input::Open(link) => Outcome {
                 notice: Some(self.greeting()),
                 ..self.open(link)
-            },
+            }
+            .lasting(),
             Input::Settings => self.show(State::Settings, None),
             Input::UnknownCommand => self.show(current, Some(ui.hints.unknown_text.clone())),
             Input::Media => self.show(current, Some(ui.hints.media.clone())),
@@ -394,6 +411,7 @@ impl<'a> Conversation<'a> {
             cards: Vec::new(),
             screen: Some(screen),
             language: None,
+            lasting: false,
         }
     }
 
@@ -544,10 +562,13 @@ impl<'a> Conversation<'a> {
     fn choose_language(&self, code: LanguageCode) -> Option<Outcome> {
         let pack = self.content.packs().find(|p| p.code == code.as_str())?;
         let there = Conversation::new(self.content, pack);
-        Some(Outcome {
-            language: Some(code),
-            ..there.show(State::MainMenu, Some(pack.ui.settings.changed.clone()))
-        })
+        Some(
+            Outcome {
+                language: Some(code),
+                ..there.show(State::MainMenu, Some(pack.ui.settings.changed.clone()))
+            }
+            .lasting(),
+        )
     }
 
     /// Topics offered on a "What next?" screen: the ones not just shown.

@@ -96,7 +96,8 @@ impl Conversation<'_> {
             State::Identify { .. } if says(&k.not_sure) => Some(Action::NotSure),
             State::Identify { .. } if says(&k.done) => Some(Action::Done),
             State::SelfCheck { checks } => match (checks.flat, checks.dents) {
-                (None, _) if says(&k.no) => Some(Action::Flat(FlatAnswer::NoFlat)),
+                // "Does the colour fade while you press?": yes is red, no is brown. A colour
+                // named in the answer ("no, it stays brown") decides first.
                 (None, _) => {
                     let red =
                         mentions_any(normal, &self.pack.scars.get(ScarKind::Redness).keywords);
@@ -108,6 +109,8 @@ impl Conversation<'_> {
                         (true, true) => Some(Action::Flat(FlatAnswer::Both)),
                         (true, false) => Some(Action::Flat(FlatAnswer::Fades)),
                         (false, true) => Some(Action::Flat(FlatAnswer::Stays)),
+                        (false, false) if says(&k.yes) => Some(Action::Flat(FlatAnswer::Fades)),
+                        (false, false) if says(&k.no) => Some(Action::Flat(FlatAnswer::Stays)),
                         (false, false) => None,
                     }
                 }

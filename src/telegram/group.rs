@@ -9,10 +9,15 @@
 use std::sync::Arc;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, ReplyParameters,
+};
 
 use super::callback::{self, GroupTap};
-use super::{CommandLine, HandlerResult, ignore_not_modified, share, toast};
+use super::{
+    CommandLine, HandlerResult, SessionStorage, answer_or_log, ignore_not_modified, language_of,
+    share, toast,
+};
 use crate::content::{Content, Pack};
 use crate::conversation::{Conversation, Input};
 use crate::knowledge::{Link, ScarKind, Topic};
@@ -29,6 +34,7 @@ pub async fn receive_message(
     msg: Message,
     me: Me,
     content: Arc<Content>,
+    storage: Arc<SessionStorage>,
 ) -> HandlerResult {
     let Some(command) = msg.text().and_then(|text| CommandLine::parse(text, &me)) else {
         return Ok(());
@@ -40,7 +46,7 @@ pub async fn receive_message(
         return Ok(());
     };
     log::debug!("addressed group command");
-    let pack = content.pack(asker.language_code.as_deref());
+    let pack = content.pack(language_of(&storage, asker).await.as_deref());
     let (text, keyboard) = match Input::command(command.name, command.argument) {
         Some(Input::Open(link)) if link.is_card() => card(&me, &content, pack, link)?,
         Some(Input::Open(link)) => (
@@ -54,10 +60,16 @@ pub async fn receive_message(
             InlineKeyboardMarkup::new([vec![open_private(&me, pack, None)?]]),
         ),
     };
-    bot.send_message(msg.chat.id, text)
+    // A reply to the command, in its forum topic if it has one, so the asker sees it is theirs.
+    let mut request = bot
+        .send_message(msg.chat.id, text)
         .parse_mode(ParseMode::Html)
         .reply_markup(keyboard)
-        .await?;
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+    if let Some(thread) = msg.thread_id {
+        request = request.message_thread_id(thread);
+    }
+    request.await?;
     Ok(())
 }
 
@@ -68,15 +80,17 @@ pub async fn receive_tap(
     tap: GroupTap,
     me: &Me,
     content: &Content,
+    pack: &Pack,
 ) -> HandlerResult {
-    let pack = content.pack(q.from.language_code.as_deref());
     if q.from.id != tap.asker {
-        bot.answer_callback_query(q.id.clone())
-            .text(toast(&pack.ui.group.not_yours))
-            .await?;
+        answer_or_log(
+            bot.answer_callback_query(q.id.clone())
+                .text(toast(&pack.ui.group.not_yours))
+                .await,
+        );
         return Ok(());
     }
-    bot.answer_callback_query(q.id.clone()).await?;
+    answer_or_log(bot.answer_callback_query(q.id.clone()).await);
     if let Some(MaybeInaccessibleMessage::Regular(message)) = &q.message {
         let (text, keyboard) = card(me, content, pack, tap.link)?;
         ignore_not_modified(

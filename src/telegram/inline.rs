@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::{HandlerResult, share};
+use super::{HandlerResult, SessionStorage, language_of, share};
 use crate::content::{Content, Pack};
 use crate::conversation::Conversation;
 use teloxide::prelude::*;
@@ -32,8 +32,15 @@ pub const OPEN_BOT_PARAMETER: &str = "inline";
 ///
 /// A failure to answer (the query is too old, the network is down) is returned for the error
 /// handler to log by kind; nothing else depends on it.
-pub async fn answer(bot: Bot, q: InlineQuery, me: Me, content: Arc<Content>) -> HandlerResult {
-    let (pack, personal) = language_for(&content, &q.query, q.from.language_code.as_deref());
+pub async fn answer(
+    bot: Bot,
+    q: InlineQuery,
+    me: Me,
+    content: Arc<Content>,
+    storage: Arc<SessionStorage>,
+) -> HandlerResult {
+    let asker = language_of(&storage, &q.from).await;
+    let (pack, personal) = language_for(&content, &q.query, asker.as_deref());
     let conversation = Conversation::new(&content, pack);
     let results = results(&conversation, &me, &q.query);
     log::debug!("inline query answered with {} results", results.len());
@@ -61,7 +68,8 @@ pub fn language_for<'c>(
     query: &str,
     asker: Option<&str>,
 ) -> (&'c Pack, bool) {
-    if query.trim().is_empty() {
+    // Punctuation alone ("?") matches nothing either: treat it as the empty query.
+    if crate::conversation::normalize(query).is_empty() {
         return (content.pack(asker), content.packs().nth(1).is_some());
     }
     let default = content.pack(None);
@@ -88,18 +96,13 @@ pub fn results(conversation: &Conversation<'_>, me: &Me, query: &str) -> Vec<Inl
                 .parse_mode(ParseMode::Html);
             let mut article = InlineQueryResultArticle::new(
                 link.payload(),
-                conversation.link_title(link),
+                crate::content::html::to_plain(conversation.link_title(link)),
                 InputMessageContent::Text(card),
             )
             .description(conversation.link_summary(link));
-            // Bots always have a username (`Me::username` panics without one, so it is checked
-            // first); without the link the card still posts, just without its button.
-            let url = me
-                .user
-                .username
-                .as_ref()
-                .and_then(|_| share::deep_link(me, link).ok());
-            if let Some(url) = url {
+            // Bots always have a username; were it missing, the card still posts, just
+            // without its button.
+            if let Ok(url) = share::deep_link(me, link) {
                 article =
                     article.reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
                         open_full.clone(),

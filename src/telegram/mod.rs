@@ -20,11 +20,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::{self, ErasedStorage};
-use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt, UpdateHandler};
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId, ParseMode,
-    User,
+    InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId,
+    MessageKind, ParseMode, User,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -88,7 +88,14 @@ impl<'a> CommandLine<'a> {
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<HandlerError> {
-    let private = dptree::filter(|msg: Message| msg.chat.is_private());
+    // Only what a person wrote: service messages (a pin, a timer change) and the bot's own
+    // inline cards posted into the chat are not answers to the current question.
+    let from_a_person = |msg: Message, me: Me| {
+        matches!(msg.kind, MessageKind::Common(_))
+            && !msg.via_bot.as_ref().is_some_and(|b| b.id == me.id)
+    };
+    let private =
+        dptree::filter(move |msg: Message, me: Me| msg.chat.is_private() && from_a_person(msg, me));
     let group = dptree::filter(|msg: Message| !msg.chat.is_private());
     let dialogue_entry = || dialogue::enter::<Update, SessionStorage, Session, _>();
 
@@ -139,6 +146,24 @@ fn pack_for<'c>(content: &'c Content, session: &Session, user: Option<&User>) ->
         .or_else(|| user.and_then(|u| u.language_code.as_deref()))
         .or(session.seen_lang.as_deref());
     content.pack(code)
+}
+
+/// The language a person reads outside their private chat (groups, inline mode): the one they
+/// chose there with /settings (a user's private chat id is their user id), else their
+/// Telegram language.
+pub(crate) async fn language_of(storage: &Arc<SessionStorage>, user: &User) -> Option<String> {
+    let private_chat = ChatId(i64::try_from(user.id.0).unwrap_or_default());
+    let session = storage
+        .clone()
+        .get_dialogue(private_chat)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    session
+        .lang
+        .or_else(|| user.language_code.clone())
+        .or(session.seen_lang)
 }
 
 /// What one private update needs from its surroundings to answer.
@@ -203,6 +228,17 @@ impl<'a> Reply<'a> {
             }
             request.await?;
         }
+        let notice = match notice {
+            // Information to keep gets its own message; the menu below it is edited freely.
+            Some(n) if outcome.lasting && outcome.screen.is_some() => {
+                self.bot
+                    .send_message(self.chat_id, n)
+                    .parse_mode(ParseMode::Html)
+                    .await?;
+                None
+            }
+            other => other,
+        };
         let text = match (notice, &outcome.screen) {
             (Some(n), Some(s)) => format!("{n}\n\n{}", s.text),
             (None, Some(s)) => s.text.clone(),
@@ -283,7 +319,8 @@ async fn receive_callback(
     content: Arc<Content>,
 ) -> HandlerResult {
     if let Some(tap) = q.data.as_deref().and_then(callback::parse_group) {
-        return group::receive_tap(&bot, &q, tap, &me, &content).await;
+        let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
+        return group::receive_tap(&bot, &q, tap, &me, &content, pack).await;
     }
     let message = match &q.message {
         Some(MaybeInaccessibleMessage::Regular(m)) => Some((m.chat.id, m.id, m.chat.is_private())),
@@ -294,10 +331,12 @@ async fn receive_callback(
     };
     // Every callback query is answered, or the button keeps spinning in the client.
     let Some((chat_id, message_id, true)) = message else {
-        let pack = content.pack(q.from.language_code.as_deref());
-        bot.answer_callback_query(q.id.clone())
-            .text(toast(&pack.ui.hints.group))
-            .await?;
+        let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
+        answer_or_log(
+            bot.answer_callback_query(q.id.clone())
+                .text(toast(&pack.ui.hints.group))
+                .await,
+        );
         return Ok(());
     };
     let dialogue = SessionDialogue::new(storage, chat_id);
@@ -310,16 +349,21 @@ async fn receive_callback(
     };
     log::debug!("callback of kind {}", input_kind(&input));
     let outcome = Conversation::new(&content, pack).step(&session.state, input.clone());
+    // A new language is said in the new menu message rather than in a pop-up.
     let mut answer = bot.answer_callback_query(q.id.clone());
-    if let Some(notice) = &outcome.notice {
+    if let Some(notice) = outcome
+        .notice
+        .as_ref()
+        .filter(|_| outcome.language.is_none())
+    {
         answer = answer.text(toast(notice));
     }
-    answer.await?;
+    // A tap answered too late ("query is too old", after downtime) is still acted on.
+    answer_or_log(answer.await);
 
     let reply = Reply::new(&bot, &me, &content, chat_id, pack);
     let menu = match input {
-        // The tapped menu is current: edit it in place, unless cards must come first. A new
-        // language is said in a new message, so the confirmation is not lost in a pop-up.
+        // The tapped menu is current: edit it in place, unless cards must come first.
         Input::Tap(_) if outcome.cards.is_empty() && outcome.language.is_none() => {
             if let Some(screen) = &outcome.screen {
                 edit_menu(&bot, chat_id, message_id, screen).await?;
@@ -327,19 +371,19 @@ async fn receive_callback(
             Some(message_id)
         }
         Input::Tap(_) => {
-            // Retire the old menu's buttons so the advice reads top to bottom, then post the
-            // cards and a fresh menu below them.
-            ignore_not_modified(
-                bot.edit_message_reply_markup(chat_id, message_id)
-                    .reply_markup(InlineKeyboardMarkup::default())
-                    .await
-                    .map(drop),
-            )?;
+            // Post the cards and a fresh menu below them, then retire the old menu's buttons
+            // so the advice reads top to bottom (after, so a failed send leaves them usable).
             let notice = outcome.language.and(outcome.notice.as_deref());
-            reply.deliver_new(&outcome, notice).await?
+            let menu = reply.deliver_new(&outcome, notice).await?;
+            retire_buttons(&bot, chat_id, message_id).await;
+            menu
         }
-        // Expired or invalid: the notice was the pop-up; show the current question anew.
-        _ => reply.deliver_new(&outcome, None).await?,
+        // Expired or invalid: the notice was the pop-up; retire the old buttons so they are
+        // not pressed again, and show the current question anew.
+        _ => {
+            retire_buttons(&bot, chat_id, message_id).await;
+            reply.deliver_new(&outcome, None).await?
+        }
     };
     save(
         &dialogue,
@@ -361,6 +405,24 @@ async fn edit_menu(
             .await
             .map(drop),
     )
+}
+
+/// A callback answer that fails (too old, network) must not stop the tap from being acted on.
+pub(crate) fn answer_or_log<T>(result: Result<T, RequestError>) {
+    if let Err(err) = result {
+        log::warn!("could not answer a button press: {}", run::error_kind(&err));
+    }
+}
+
+/// Removes a menu message's buttons. Best effort: the message may be gone or too old to edit.
+async fn retire_buttons(bot: &Bot, chat_id: ChatId, message_id: MessageId) {
+    let result = bot
+        .edit_message_reply_markup(chat_id, message_id)
+        .reply_markup(InlineKeyboardMarkup::default())
+        .await;
+    if let Err(err) = ignore_not_modified(result.map(drop)) {
+        log::debug!("could not retire an old menu: {}", run::error_kind(&err));
+    }
 }
 
 /// Editing to identical content is a 400 "message is not modified": the menu is already right.
@@ -414,6 +476,3 @@ fn input_kind(input: &Input) -> &'static str {
         Input::Edited => "edit",
     }
 }
-
-/// Keeps the handler description type in one place for `run`.
-pub type Handler = dptree::Handler<'static, HandlerResult, DpHandlerDescription>;
