@@ -92,7 +92,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     // inline cards posted into the chat are not answers to the current question.
     let from_a_person = |msg: Message, me: Me| {
         matches!(msg.kind, MessageKind::Common(_))
-            && !msg.via_bot.as_ref().is_some_and(|b| b.id == me.id)
+            && msg.via_bot.as_ref().is_none_or(|b| b.id != me.id)
     };
     let private =
         dptree::filter(move |msg: Message, me: Me| msg.chat.is_private() && from_a_person(msg, me));
