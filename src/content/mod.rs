@@ -753,6 +753,21 @@ fn validate_language(
         f,
         ScarKind::all().map(|k| (k.key(), scars.get(k).keywords.as_slice())),
     )?;
+    // Each self-check question is its own menu: shape keywords must tell its shapes apart.
+    for kind in [ScarKind::Dents, ScarKind::Lumps] {
+        let s = scars.get(kind);
+        c.keywords(
+            f,
+            s.dent_shapes
+                .iter()
+                .map(|(k, v)| (k.key(), v.keywords.as_slice()))
+                .chain(
+                    s.lump_shapes
+                        .iter()
+                        .map(|(k, v)| (k.key(), v.keywords.as_slice())),
+                ),
+        )?;
+    }
 
     let f = "acne.toml";
     c.text(f, "where_scars_form", &raw.acne.where_scars_form)?;

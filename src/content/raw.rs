@@ -275,6 +275,8 @@ pub struct ScarText {
 #[serde(deny_unknown_fields)]
 pub struct ShapeText {
     pub name: String,
+    /// Words a person may type to pick this shape in the mirror self-check.
+    pub keywords: Vec<String>,
     pub text: String,
     pub sources: Vec<String>,
 }

@@ -119,7 +119,7 @@ impl Conversation<'_> {
                     .find(|d| {
                         self.pack
                             .dent_shape(*d)
-                            .is_some_and(|s| mentions(normal, &normalize(&s.name)))
+                            .is_some_and(|s| mentions_any(normal, &s.keywords))
                     })
                     .map(|d| {
                         Action::Dents(match d {
@@ -129,11 +129,18 @@ impl Conversation<'_> {
                         })
                     }),
                 (Some(_), Some(_)) if says(&k.no) => Some(Action::Raised(RaisedAnswer::NoRaised)),
-                (Some(_), Some(_)) => self
-                    .pack
-                    .lump_shape(crate::knowledge::LumpShape::Keloid)
-                    .filter(|s| mentions(normal, &normalize(&s.name)))
-                    .map(|_| Action::Raised(RaisedAnswer::Beyond)),
+                (Some(_), Some(_)) => crate::knowledge::LumpShape::all()
+                    .find(|l| {
+                        self.pack
+                            .lump_shape(*l)
+                            .is_some_and(|s| mentions_any(normal, &s.keywords))
+                    })
+                    .map(|l| {
+                        Action::Raised(match l {
+                            crate::knowledge::LumpShape::Raised => RaisedAnswer::Within,
+                            crate::knowledge::LumpShape::Keloid => RaisedAnswer::Beyond,
+                        })
+                    }),
             },
             State::FollowUps { marks, answers } => {
                 let q = super::next_follow_up(marks, answers)?;
