@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use teloxide::types::BotCommand;
 
 use crate::fake_api::{Call, FakeApi, Reply};
-use crate::util::{conversation, dialogues_dir, english, keyboard_buttons};
+use crate::util::{conversation, dialogues_dir, english, expected_messages, keyboard_buttons};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
 
@@ -375,13 +375,19 @@ impl FakeBotApi {
         })
     }
 
-    /// Waits for the first message the bot sends with a keyboard: the greeting and main menu.
-    fn wait_for_greeting(&self) -> Call {
-        self.wait_for("the greeting", |calls| {
-            calls
+    /// Waits for the answer to a /start: every message the bot sends up to and including the
+    /// first one with a keyboard (the greeting on its own, then the main menu).
+    fn wait_for_greeting(&self) -> Vec<Call> {
+        self.wait_for("the greeting and the main menu", |calls| {
+            let sent: Vec<Call> = calls
                 .iter()
-                .find(|c| c.method == "sendmessage" && !c.body["reply_markup"].is_null())
+                .filter(|c| c.method == "sendmessage")
                 .cloned()
+                .collect();
+            let menu = sent
+                .iter()
+                .position(|c| !c.body["reply_markup"].is_null())?;
+            Some(sent[..=menu].to_vec())
         })
     }
 
@@ -531,6 +537,14 @@ fn bot_message(message_id: Value, params: &Value) -> Value {
     message
 }
 
+/// The texts of sendMessage calls.
+fn sent_texts(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| c.body["text"].as_str().expect("a text").to_owned())
+        .collect()
+}
+
 /// `(text, callback_data)` of every button of an inline keyboard in JSON.
 fn json_buttons(reply_markup: &Value) -> Vec<(String, String)> {
     reply_markup["inline_keyboard"]
@@ -664,16 +678,30 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     });
     assert_profile(&calls, &content);
 
-    // /start: the greeting with the main menu as an inline keyboard.
+    // /start: the greeting on its own, then the main menu with an inline keyboard.
     let pack = english();
     let conv = conversation();
     let start = conv.step(&State::Idle, Input::Start);
     let screen = start.screen.as_ref().expect("/start shows a menu");
     let expected_buttons = keyboard_buttons(&telegram::keyboard(screen));
-    let menu = api.wait_for_greeting();
-    let text = menu.body["text"].as_str().expect("a text");
-    assert!(text.contains(&pack.ui.greeting), "no greeting in {text:?}");
-    assert_eq!(menu.body["chat_id"], json!(USER_ID));
+    let sent = api.wait_for_greeting();
+    assert_eq!(sent_texts(&sent), expected_messages(&start));
+    let [greeting, menu] = &sent[..] else {
+        panic!("not the greeting and a menu: {:?}", sent_texts(&sent))
+    };
+    let text = greeting.body["text"].as_str().expect("a text");
+    assert!(
+        text.contains(&pack.ui.greeting) && text.contains(&pack.ui.disclaimer),
+        "no greeting in {text:?}"
+    );
+    assert!(
+        greeting.body["reply_markup"].is_null(),
+        "the greeting has buttons"
+    );
+    assert_eq!(menu.body["text"], json!(pack.ui.main_question));
+    for message in [greeting, menu] {
+        assert_eq!(message.body["chat_id"], json!(USER_ID));
+    }
     let buttons = json_buttons(&menu.body["reply_markup"]);
     assert_eq!(buttons, expected_buttons);
 
@@ -686,6 +714,10 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     assert_eq!(answer.body["callback_query_id"], json!("4242001"));
     let edit = api.wait_for_call("editmessagetext");
     assert_eq!(edit.body["message_id"], menu.result["message_id"]);
+    assert_ne!(
+        edit.body["message_id"], greeting.result["message_id"],
+        "the greeting stays"
+    );
     assert_eq!(edit.body["chat_id"], json!(USER_ID));
     let edited_screen = after_tap.screen.as_ref().expect("the tap shows a screen");
     assert_eq!(edit.body["text"], json!(edited_screen.text));
@@ -856,9 +888,10 @@ fn start_and_greet(api: &FakeBotApi, dir: &TempDir) -> (Running, Duration) {
     let bot = Running::start(telegram_mode(dir.path(), &api.url()), None);
     api.wait_for_call("getme");
     let since = Instant::now();
-    let greeting = api.wait_for_greeting();
-    let text = greeting.body["text"].as_str().expect("a text");
-    assert!(text.contains(&english().ui.greeting), "{text:?}");
+    let sent = api.wait_for_greeting();
+    let start = conversation().step(&State::Idle, Input::Start);
+    assert_eq!(sent_texts(&sent), expected_messages(&start));
+    assert!(sent_texts(&sent)[0].contains(&english().ui.greeting));
     (bot, since.elapsed())
 }
 

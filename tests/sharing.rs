@@ -27,8 +27,7 @@ use teloxide_tests::{MockCallbackQuery, MockGroupChat, MockMe, MockMessageText, 
 use url::Url;
 
 use crate::util::{
-    Chat, as_message, buttons, content, dialogue_files, english, expected_buttons,
-    keyboard_buttons, note,
+    Chat, buttons, content, dialogue_files, english, expected_buttons, keyboard_buttons, note,
 };
 
 /// Every documented deep-link payload (README, issue 3). Public URLs: never change one.
@@ -333,14 +332,26 @@ async fn every_payload_opens_its_topic_with_the_greeting_and_share_buttons() {
         let expected = conv.step(&State::Idle, Input::Open(link));
         assert_eq!(expected.state, expected_state(link), "{payload}");
         assert_eq!(expected.cards, conv.open(link).cards, "{payload}");
-        let mut wanted: Vec<String> = expected.cards.iter().map(|c| c.text.clone()).collect();
-        wanted.push(as_message(&expected));
-        assert_eq!(chat.sent_texts(), wanted, "{payload}");
-
-        let last = chat.sent_texts().last().cloned().unwrap_or_default();
+        assert!(expected.lasting, "{payload}: the greeting is kept");
+        // The cards, the greeting with the disclaimer on its own, then the menu.
+        chat.assert_sent(&expected, payload);
+        let texts = chat.sent_texts();
+        assert_eq!(
+            texts.len(),
+            expected.cards.len() + 2,
+            "{payload}: {texts:?}"
+        );
+        let greeting = &texts[texts.len() - 2];
+        assert_eq!(Some(greeting), expected.notice.as_ref(), "{payload}");
         assert!(
-            last.starts_with(&pack.ui.greeting) && last.contains(&pack.ui.disclaimer),
-            "{payload}: no greeting and disclaimer in {last:?}"
+            greeting.starts_with(&pack.ui.greeting) && greeting.contains(&pack.ui.disclaimer),
+            "{payload}: no greeting and disclaimer in {greeting:?}"
+        );
+        let last = texts.last().cloned().unwrap_or_default();
+        assert_eq!(
+            Some(&last),
+            expected.screen.as_ref().map(|s| &s.text),
+            "{payload}: the menu message is the screen alone"
         );
         if link.is_card() {
             let card = expected.cards.first().expect("a card link sends a card");
@@ -415,14 +426,14 @@ async fn unknown_payloads_open_the_normal_greeting() {
         long.as_str(),
     ] {
         chat.send(&format!("/start {payload}")).await;
+        chat.assert_sent(&greeting, &format!("{payload:?}"));
         assert_eq!(
             chat.sent_texts(),
-            vec![as_message(&greeting)],
+            vec![
+                greeting.notice.clone().unwrap(),
+                english().ui.main_question.clone()
+            ],
             "{payload:?}"
-        );
-        assert_eq!(
-            buttons(chat.menu.as_ref().unwrap()),
-            expected_buttons(&greeting)
         );
         assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
         // Something that is not a deep link at all is not an error either.
@@ -877,11 +888,7 @@ async fn the_users_telegram_language_picks_the_pack_and_english_is_the_fallback(
         // Each case on its own: the bot remembers the last language Telegram reported.
         send_as(&mut chat, "/forget", Some("en")).await;
         send_as(&mut chat, "/start", language_code).await;
-        assert_eq!(
-            chat.sent_texts(),
-            vec![as_message(&start(pack))],
-            "{language_code:?}"
-        );
+        chat.assert_sent(&start(pack), &format!("{language_code:?}"));
         assert_eq!(chat.session().await.unwrap().lang, None, "nothing chosen");
     }
     assert_ne!(
@@ -899,11 +906,7 @@ async fn french_and_unset_languages_get_english() {
     for language_code in [Some("fr"), Some("en"), Some("en-GB"), Some("de"), None] {
         send_as(&mut chat, "/forget", Some("en")).await;
         send_as(&mut chat, "/start", language_code).await;
-        assert_eq!(
-            chat.sent_texts(),
-            vec![as_message(&english_start)],
-            "{language_code:?}"
-        );
+        chat.assert_sent(&english_start, &format!("{language_code:?}"));
         assert_eq!(chat.session().await.unwrap().lang, None, "nothing chosen");
     }
 }
@@ -919,17 +922,21 @@ async fn japanese_users_get_japanese_when_there_is_a_japanese_pack() {
         let english_start = Conversation::new(&content, english()).step(&State::Idle, Input::Start);
         let mut chat = Chat::new();
         send_as(&mut chat, "/start", Some("ja")).await;
-        assert_eq!(chat.sent_texts(), vec![as_message(&english_start)]);
+        chat.assert_sent(&english_start, "ja without a Japanese pack");
         return;
     };
     let conv = Conversation::new(&content, ja);
     let mut chat = Chat::new();
     send_as(&mut chat, "/start", Some("ja")).await;
     let start = conv.step(&State::Idle, Input::Start);
-    assert_eq!(chat.sent_texts(), vec![as_message(&start)]);
+    chat.assert_sent(&start, "ja");
     assert_eq!(
-        buttons(chat.menu.as_ref().unwrap()),
-        expected_buttons(&start)
+        chat.sent_texts(),
+        vec![start.notice.clone().unwrap(), ja.ui.main_question.clone()]
+    );
+    assert!(
+        chat.sent_texts()[0].starts_with(&ja.ui.greeting)
+            && chat.sent_texts()[0].contains(&ja.ui.disclaimer)
     );
     assert_eq!(
         chat.session().await.unwrap().lang,
@@ -940,9 +947,7 @@ async fn japanese_users_get_japanese_when_there_is_a_japanese_pack() {
     // A deep link opens the Japanese card.
     send_as(&mut chat, "/start redness", Some("ja")).await;
     let opened = conv.step(&State::Idle, Input::Open(Link::Scar(ScarKind::Redness)));
-    let mut wanted: Vec<String> = opened.cards.iter().map(|c| c.text.clone()).collect();
-    wanted.push(as_message(&opened));
-    assert_eq!(chat.sent_texts(), wanted);
+    chat.assert_sent(&opened, "ja: /start redness");
 
     // Typed Japanese answers are understood.
     send_as(&mut chat, "/start", Some("ja")).await;
@@ -1011,7 +1016,12 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
     send_as(&mut chat, "/start", Some(from)).await;
     send_as(&mut chat, "/settings", Some(from)).await;
     let settings = old_conv.step(&State::MainMenu, Input::Settings);
-    assert_eq!(chat.sent_texts(), vec![as_message(&settings)], "{context}");
+    chat.assert_sent(&settings, &context);
+    assert_eq!(
+        chat.sent_texts(),
+        vec![old.ui.settings.question.clone()],
+        "{context}"
+    );
     assert!(chat.sent_texts()[0].contains(&old.ui.settings.question));
     assert_eq!(chat.session().await.unwrap().state, State::Settings);
     let menu = buttons(chat.menu.as_ref().unwrap());
@@ -1042,16 +1052,22 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
     let chosen = old_conv.step(&State::Settings, Input::Tap(Action::Language(code)));
     assert_eq!(chosen.language, Some(code));
     tap_as(&mut chat, Action::Language(code), Some(from)).await;
-    assert_eq!(chat.answers().len(), 1, "{context}: the tap is answered");
+    assert!(chosen.lasting, "{context}: the confirmation is kept");
+    assert_eq!(
+        chat.answers(),
+        vec![None],
+        "{context}: the tap is answered, without a pop-up"
+    );
+    // The confirmation on its own, then the main menu, both in the new language.
+    chat.assert_sent(&chosen, &context);
     assert_eq!(
         chat.sent_texts(),
-        vec![format!(
-            "{}\n\n{}",
-            new.ui.settings.changed, new.ui.main_question
-        )],
+        vec![
+            new.ui.settings.changed.clone(),
+            new.ui.main_question.clone()
+        ],
         "{context}"
     );
-    assert_eq!(chat.sent_texts(), vec![as_message(&chosen)]);
     let main_menu = new_conv.step(&State::Idle, Input::Cancel);
     assert_eq!(
         buttons(chat.menu.as_ref().unwrap()),
@@ -1064,11 +1080,7 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
 
     // Later messages and taps stay in the chosen language, whatever Telegram says.
     send_as(&mut chat, "/start", Some(from)).await;
-    assert_eq!(
-        chat.sent_texts(),
-        vec![as_message(&new_conv.step(&State::MainMenu, Input::Start))],
-        "{context}"
-    );
+    chat.assert_sent(&new_conv.step(&State::MainMenu, Input::Start), &context);
     send_as(&mut chat, "/start care", Some(from)).await;
     let care = new_conv.step(&State::MainMenu, Input::Open(Link::Care));
     assert_eq!(chat.sent_texts()[0], care.cards[0].text, "{context}");
@@ -1078,11 +1090,13 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
     tap_as(&mut chat, action, Some(from)).await;
     let card = new_conv.step(&State::Treatments, Input::Tap(action));
     assert_cards_sent(&chat, &me, new_conv, &card);
+    let here = chat.session().await.unwrap().state;
     send_as(&mut chat, "/help", Some(from)).await;
-    assert!(
-        chat.sent_texts()[0].starts_with(&new.ui.commands.help),
-        "{context}: {:?}",
-        chat.sent_texts()
+    chat.assert_sent(&new_conv.step(&here, Input::Help), &context);
+    assert_eq!(
+        chat.sent_texts().first(),
+        Some(&new.ui.commands.help),
+        "{context}: the help on its own"
     );
     send_as(&mut chat, "/settings", Some(from)).await;
     assert_eq!(
@@ -1096,10 +1110,9 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
     send_as(&mut chat, "/forget", Some(from)).await;
     assert_eq!(chat.session().await, None, "{context}");
     send_as(&mut chat, "/start", Some(from)).await;
-    assert_eq!(
-        chat.sent_texts(),
-        vec![as_message(&old_conv.step(&State::Idle, Input::Start))],
-        "{context}: after /forget the Telegram language is followed again"
+    chat.assert_sent(
+        &old_conv.step(&State::Idle, Input::Start),
+        &format!("{context}: after /forget the Telegram language is followed again"),
     );
     assert_eq!(chat.session().await.unwrap().lang, None);
 }

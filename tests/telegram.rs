@@ -12,7 +12,7 @@ use teloxide_tests::{
     MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText, MockMessageVoice,
 };
 
-use crate::util::{Chat, TestClock, as_message, buttons, conversation, english, expected_buttons};
+use crate::util::{Chat, TestClock, buttons, conversation, english, expected_buttons};
 
 async fn started() -> Chat {
     let mut chat = Chat::new();
@@ -25,10 +25,19 @@ async fn start_greets_once_with_the_disclaimer_and_the_main_menu() {
     let mut chat = Chat::new();
     chat.send("/start").await;
     let expected = conversation().step(&State::Idle, Input::Start);
-    assert_eq!(chat.sent_texts(), vec![as_message(&expected)]);
-    assert!(chat.sent_texts()[0].contains(&english().ui.disclaimer));
+    assert!(expected.lasting, "the greeting is kept");
+    // The greeting with the disclaimer on its own, then the main question with the main menu.
+    chat.assert_sent(&expected, "/start");
+    let texts = chat.sent_texts();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(Some(&texts[0]), expected.notice.as_ref());
+    assert!(texts[0].starts_with(&english().ui.greeting));
+    assert!(texts[0].contains(&english().ui.disclaimer));
+    assert_eq!(texts[1], english().ui.main_question);
+    let main_menu = conversation().step(&State::Idle, Input::Cancel);
     let menu = chat.menu.clone().unwrap();
-    assert_eq!(buttons(&menu), expected_buttons(&expected));
+    assert_eq!(buttons(&menu), expected_buttons(&main_menu));
+    assert_eq!(menu.id, chat.last.sent_messages[1].id);
     let session = chat.session().await.unwrap();
     assert_eq!(session.state, State::MainMenu);
     assert_eq!(session.menu, Some(menu.id));
@@ -344,10 +353,27 @@ async fn commands_cancel_forget_help_and_privacy() {
     let mut chat = started().await;
     chat.tap(Action::Topic(Topic::Treatments)).await;
     chat.send("/help").await;
-    assert!(chat.sent_texts()[0].starts_with(english().ui.commands.help.as_str()));
+    let help = conversation().step(&State::Treatments, Input::Help);
+    chat.assert_sent(&help, "/help");
+    assert_eq!(
+        chat.sent_texts(),
+        vec![
+            english().ui.commands.help.clone(),
+            english().ui.treatments_question.clone()
+        ]
+    );
     assert_eq!(chat.session().await.unwrap().state, State::Treatments);
     chat.send("/privacy").await;
-    assert!(chat.sent_texts()[0].starts_with(english().ui.commands.privacy.as_str()));
+    let privacy = conversation().step(&State::Treatments, Input::Privacy);
+    chat.assert_sent(&privacy, "/privacy");
+    assert_eq!(
+        chat.sent_texts(),
+        vec![
+            english().ui.commands.privacy.clone(),
+            english().ui.treatments_question.clone()
+        ]
+    );
+    assert_eq!(chat.session().await.unwrap().state, State::Treatments);
     chat.send("/cancel").await;
     assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
     assert_eq!(chat.sent_texts(), vec![english().ui.main_question.clone()]);
@@ -391,4 +417,58 @@ async fn every_acne_kind_and_treatment_card_and_daily_care() {
     let mut chat = started().await;
     chat.tap(Action::Topic(Topic::Care)).await;
     assert_eq!(chat.sent_texts()[0], conversation().care_card());
+}
+
+/// /help is kept: it is its own message above the menu, so tapping a main-menu button edits the
+/// menu message only and the help stays readable.
+#[tokio::test]
+async fn after_help_a_tap_edits_only_the_menu_and_the_help_stays() {
+    let mut chat = started().await;
+    chat.send("/help").await;
+    let help = conversation().step(&State::MainMenu, Input::Help);
+    chat.assert_sent(&help, "/help");
+    let [help_message, menu] = &chat.last.sent_messages[..] else {
+        panic!("/help sent {:?}", chat.sent_texts())
+    };
+    let (help_message, menu) = (help_message.clone(), menu.clone());
+    assert_eq!(
+        help_message.text(),
+        Some(english().ui.commands.help.as_str())
+    );
+    assert_ne!(help_message.id, menu.id);
+    assert_eq!(chat.session().await.unwrap().menu, Some(menu.id));
+
+    let action = Action::Topic(Topic::Identify);
+    chat.tap(action).await;
+    let expected = conversation().step(&State::MainMenu, Input::Tap(action));
+    assert_eq!(chat.answers(), vec![None], "answered without a pop-up");
+    assert!(chat.sent_texts().is_empty(), "nothing new is posted");
+    let edits = &chat.last.edited_messages_text;
+    assert_eq!(edits.len(), 1, "one edit");
+    assert_eq!(edits[0].message.id, menu.id, "the menu message is edited");
+    assert_ne!(
+        edits[0].message.id, help_message.id,
+        "the help is not edited"
+    );
+    assert_eq!(
+        edits[0].bot_request.text,
+        expected.screen.as_ref().unwrap().text
+    );
+    assert!(
+        chat.last.edited_messages_reply_markup.is_empty()
+            && chat.last.edited_messages_caption.is_empty()
+            && chat.last.deleted_messages.is_empty(),
+        "nothing else is touched"
+    );
+    assert_eq!(
+        buttons(chat.menu.as_ref().unwrap()),
+        expected_buttons(&expected)
+    );
+    let session = chat.session().await.unwrap();
+    assert_eq!(session.state, expected.state);
+    assert_eq!(
+        session.menu,
+        Some(menu.id),
+        "the menu message stays the menu"
+    );
 }

@@ -214,6 +214,36 @@ impl Chat {
             .collect()
     }
 
+    /// Asserts the last dispatch sent exactly the messages of `outcome` delivered as new
+    /// messages ([`expected_messages`]): a lasting notice on its own without buttons, then the
+    /// menu message with the outcome's buttons, which is now the current menu.
+    pub fn assert_sent(&self, outcome: &Outcome, context: &str) {
+        assert_eq!(self.sent_texts(), expected_messages(outcome), "{context}");
+        let sent = &self.last.sent_messages;
+        if outcome.screen.is_none() {
+            return;
+        }
+        let menu = sent.last().expect("a menu message");
+        assert_eq!(
+            buttons(menu),
+            expected_buttons(outcome),
+            "{context}: the menu"
+        );
+        assert_eq!(
+            self.menu.as_ref().map(|m| m.id),
+            Some(menu.id),
+            "{context}: the last message is the menu"
+        );
+        if outcome.lasting && outcome.notice.is_some() {
+            let notice = &sent[sent.len() - 2];
+            assert!(
+                notice.reply_markup().is_none(),
+                "{context}: the lasting notice {:?} has buttons",
+                notice.text()
+            );
+        }
+    }
+
     /// Callback answers of the last dispatch: their pop-up texts.
     pub fn answers(&self) -> Vec<Option<String>> {
         self.last
@@ -244,16 +274,24 @@ pub fn keyboard_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, String)> 
         .collect()
 }
 
-/// The message text the bot sends for an outcome delivered as a new message: the notice, a
-/// blank line, the screen's text.
-pub fn as_message(outcome: &Outcome) -> String {
+/// The texts of the messages the bot sends for an outcome delivered as new messages, in order:
+/// the cards; then a lasting notice (the greeting, help, privacy, a language change) as its own
+/// message; then the menu message, the screen's text with a short hint (not lasting) glued in
+/// front of it after a blank line. A notice without a screen is one message on its own.
+pub fn expected_messages(outcome: &Outcome) -> Vec<String> {
+    let mut messages: Vec<String> = outcome.cards.iter().map(|c| c.text.clone()).collect();
     let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
     match (&outcome.notice, screen) {
-        (Some(n), Some(s)) => format!("{n}\n\n{s}"),
-        (Some(n), None) => n.clone(),
-        (None, Some(s)) => s.to_owned(),
-        (None, None) => String::new(),
+        (Some(n), Some(s)) if outcome.lasting => {
+            messages.push(n.clone());
+            messages.push(s.to_owned());
+        }
+        (Some(n), Some(s)) => messages.push(format!("{n}\n\n{s}")),
+        (Some(n), None) => messages.push(n.clone()),
+        (None, Some(s)) => messages.push(s.to_owned()),
+        (None, None) => {}
     }
+    messages
 }
 
 /// `(label, callback data)` of every button of an outcome's screen, as [`buttons`] reads them
