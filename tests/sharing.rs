@@ -1023,7 +1023,10 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
         "{context}"
     );
     assert!(chat.sent_texts()[0].contains(&old.ui.settings.question));
-    assert_eq!(chat.session().await.unwrap().state, State::Settings);
+    let in_settings = State::Settings {
+        then: Box::new(State::MainMenu),
+    };
+    assert_eq!(chat.session().await.unwrap().state, in_settings);
     let menu = buttons(chat.menu.as_ref().unwrap());
     assert_eq!(menu, expected_buttons(&settings), "{context}");
     // One button per language, labelled with the language's own name; the current one marked.
@@ -1049,7 +1052,12 @@ async fn choose_language(content: Arc<Content>, from: &str, to: &str) {
 
     // The choice: a new message in the new language, with its main menu.
     let code = LanguageCode::parse(to).expect("a valid language code");
-    let chosen = old_conv.step(&State::Settings, Input::Tap(Action::Language(code)));
+    let chosen = old_conv.step(&in_settings, Input::Tap(Action::Language(code)));
+    assert_eq!(
+        chosen.state,
+        State::MainMenu,
+        "{context}: back where /settings was sent"
+    );
     assert_eq!(chosen.language, Some(code));
     tap_as(&mut chat, Action::Language(code), Some(from)).await;
     assert!(chosen.lasting, "{context}: the confirmation is kept");

@@ -9,7 +9,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::OnceLock;
 
 use scar_guide::content::{Content, Pack, html};
-use scar_guide::conversation::{Action, Conversation, Input, Marks, Outcome, State, back};
+use scar_guide::conversation::{
+    Action, Conversation, Input, LanguageCode, Marks, Outcome, State, back,
+};
 use scar_guide::knowledge::{AcneKind, DentShape, Link, LumpShape, ScarKind, Topic, Treatment};
 use scar_guide::telegram::callback;
 
@@ -133,7 +135,7 @@ fn variant(state: &State) -> &'static str {
         State::PreventAdvice { .. } => "PreventAdvice",
         State::Care => "Care",
         State::Treatments => "Treatments",
-        State::Settings => "Settings",
+        State::Settings { .. } => "Settings",
     }
 }
 
@@ -729,4 +731,38 @@ fn the_main_menu_offers_every_topic() {
     let shown = actions(&walk().start);
     let topics: Vec<Action> = Topic::all().map(Action::Topic).collect();
     assert_eq!(shown, topics);
+}
+
+#[test]
+fn settings_returns_to_the_question_it_was_opened_from() {
+    let conv = conversation();
+    let here = State::Identify {
+        picked: vec![ScarKind::Dents],
+    };
+    let settings = conv.step(&here, Input::Settings);
+    let in_settings = State::Settings {
+        then: Box::new(here.clone()),
+    };
+    assert_eq!(settings.state, in_settings);
+    // /settings again keeps the original place.
+    assert_eq!(conv.step(&in_settings, Input::Settings).state, in_settings);
+    // Back returns there, answers kept.
+    assert_eq!(
+        conv.step(&in_settings, Input::Tap(Action::Back)).state,
+        here
+    );
+    // Choosing a language returns there too, in that language, with the confirmation.
+    for pack in content().packs() {
+        let code = LanguageCode::parse(&pack.code).expect("a valid code");
+        let chosen = conv.step(&in_settings, Input::Tap(Action::Language(code)));
+        assert_eq!(chosen.state, here, "{}", pack.code);
+        assert_eq!(chosen.language, Some(code));
+        assert_eq!(chosen.notice.as_ref(), Some(&pack.ui.settings.changed));
+        let there = Conversation::new(content(), pack).step(&here, Input::Help);
+        assert_eq!(
+            chosen.screen, there.screen,
+            "{}: the question in the new language",
+            pack.code
+        );
+    }
 }

@@ -73,8 +73,10 @@ pub enum State {
     Care,
     /// "Which treatment would you like explained?" (also after each treatment card).
     Treatments,
-    /// `/settings`: "Which language should I use?"
-    Settings,
+    /// `/settings`: "Which language should I use?", then back to where the person was.
+    Settings {
+        then: Box<State>,
+    },
 }
 
 /// How the scar kinds were found: ticked directly, or through the self-checks.
@@ -375,7 +377,16 @@ impl<'a> Conversation<'a> {
                 ..self.open(link)
             }
             .lasting(),
-            Input::Settings => self.show(State::Settings, None),
+            // /settings twice keeps the place the first one came from.
+            Input::Settings => self.show(
+                State::Settings {
+                    then: Box::new(match current {
+                        State::Settings { then } => *then,
+                        other => other,
+                    }),
+                },
+                None,
+            ),
             Input::UnknownCommand => self.show(current, Some(ui.hints.unknown_text.clone())),
             Input::Media => self.show(current, Some(ui.hints.media.clone())),
             Input::Edited => self.show(current, Some(ui.hints.edited.clone())),
@@ -441,7 +452,9 @@ impl<'a> Conversation<'a> {
             }
             (State::Prevent, Action::Acne(acne)) => Some(self.open(Link::Acne(acne))),
             (State::Treatments, Action::Treatment(t)) => Some(self.open(Link::Treatment(t))),
-            (State::Settings, Action::Language(code)) => self.choose_language(code),
+            (State::Settings { then }, Action::Language(code)) => {
+                self.choose_language(code, (**then).clone())
+            }
             _ => None,
         }
     }
@@ -558,14 +571,15 @@ impl<'a> Conversation<'a> {
         )
     }
 
-    /// Switches the language: the main menu and the confirmation come in the new language.
-    fn choose_language(&self, code: LanguageCode) -> Option<Outcome> {
+    /// Switches the language and returns to where the person was, question and confirmation
+    /// in the new language.
+    fn choose_language(&self, code: LanguageCode, then: State) -> Option<Outcome> {
         let pack = self.content.packs().find(|p| p.code == code.as_str())?;
         let there = Conversation::new(self.content, pack);
         Some(
             Outcome {
                 language: Some(code),
-                ..there.show(State::MainMenu, Some(pack.ui.settings.changed.clone()))
+                ..there.show(then, Some(pack.ui.settings.changed.clone()))
             }
             .lasting(),
         )
@@ -622,7 +636,8 @@ pub fn back(state: &State) -> State {
                 None => before_follow_ups(marks),
             }
         }
-        State::Prevent | State::Care | State::Treatments | State::Settings => State::MainMenu,
+        State::Prevent | State::Care | State::Treatments => State::MainMenu,
+        State::Settings { then } => (**then).clone(),
         State::PreventAdvice { .. } => State::Prevent,
     }
 }

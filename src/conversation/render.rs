@@ -151,7 +151,7 @@ impl Conversation<'_> {
                     .collect();
                 (ui.treatments_question.clone(), rows)
             }
-            State::Settings => {
+            State::Settings { .. } => {
                 // Each language's own name, so a person can find theirs whatever is shown now.
                 let rows = self
                     .content
