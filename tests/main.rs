@@ -8,6 +8,7 @@ mod binary;
 mod console;
 mod content;
 mod inline;
+mod robustness;
 mod sharing;
 mod telegram;
 mod walk;

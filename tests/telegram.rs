@@ -9,7 +9,8 @@ use scar_guide::knowledge::{AcneKind, FollowUp, ScarKind, Topic, Treatment};
 use scar_guide::telegram::callback;
 use teloxide::types::{Update, UpdateId, UpdateKind};
 use teloxide_tests::{
-    MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText, MockMessageVoice,
+    MockMessageDice, MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText,
+    MockMessageVoice,
 };
 
 use crate::util::{Chat, TestClock, buttons, conversation, english, expected_buttons};
@@ -327,6 +328,8 @@ async fn media_gets_a_polite_reply_and_the_current_question() {
     chat.send_update(MockMessageSticker::new()).await;
     chat.send_update(MockMessageVoice::new()).await;
     chat.send_update(MockMessageDocument::new()).await;
+    // A dice is not an ordinary message kind, but a person sent it: it gets the same reply.
+    chat.send_update(MockMessageDice::new()).await;
     let text = &chat.sent_texts()[0];
     assert!(text.starts_with(media.as_str()) && text.contains(&english().ui.identify.question));
     assert_eq!(

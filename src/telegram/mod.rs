@@ -91,8 +91,19 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     // Only what a person wrote: service messages (a pin, a timer change) and the bot's own
     // inline cards posted into the chat are not answers to the current question.
     let from_a_person = |msg: Message, me: Me| {
-        matches!(msg.kind, MessageKind::Common(_))
-            && msg.via_bot.as_ref().is_none_or(|b| b.id != me.id)
+        // What a person sends: ordinary messages, and the few other kinds a person can send
+        // (a dice, a shared contact or chat, web-app data, a forwarded giveaway), which get
+        // the polite "I can't look at that". Everything else is a service message.
+        matches!(
+            msg.kind,
+            MessageKind::Common(_)
+                | MessageKind::Dice(_)
+                | MessageKind::ChatShared(_)
+                | MessageKind::UsersShared(_)
+                | MessageKind::WebAppData(_)
+                | MessageKind::PassportData(_)
+                | MessageKind::Giveaway(_)
+        ) && msg.via_bot.as_ref().is_none_or(|b| b.id != me.id)
     };
     let private =
         dptree::filter(move |msg: Message, me: Me| msg.chat.is_private() && from_a_person(msg, me));
