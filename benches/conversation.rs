@@ -88,6 +88,7 @@ fn storage(c: &mut Criterion) {
         menu: Some(MessageId(123_456)),
         lang: None,
         seen_lang: None,
+        album: None,
     };
 
     // Memory: bytes per stored conversation, averaged over many chats.

@@ -475,3 +475,30 @@ async fn after_help_a_tap_edits_only_the_menu_and_the_help_stays() {
         "the menu message stays the menu"
     );
 }
+
+#[tokio::test]
+async fn an_album_of_photos_gets_one_polite_reply() {
+    use teloxide::types::MediaGroupId;
+    let mut chat = started().await;
+    let media = &english().ui.hints.media;
+    let album = || MediaGroupId("album-1".to_owned());
+    chat.send_update(MockMessagePhoto::new().media_group_id(album()))
+        .await;
+    assert_eq!(chat.sent_texts().len(), 1);
+    assert!(chat.sent_texts()[0].starts_with(media.as_str()));
+    for _ in 0..3 {
+        chat.send_update(MockMessagePhoto::new().media_group_id(album()))
+            .await;
+        assert!(
+            chat.sent_texts().is_empty(),
+            "the rest of the album is not answered again"
+        );
+    }
+    // Another album, or a single photo, is answered again.
+    chat.send_update(MockMessagePhoto::new().media_group_id(MediaGroupId("album-2".to_owned())))
+        .await;
+    assert_eq!(chat.sent_texts().len(), 1);
+    chat.send_update(MockMessagePhoto::new()).await;
+    assert_eq!(chat.sent_texts().len(), 1);
+    assert_eq!(chat.session().await.unwrap().state, State::MainMenu);
+}

@@ -42,6 +42,9 @@ pub struct Session {
     /// The language code Telegram reported last, for updates that come without one.
     #[serde(default)]
     pub seen_lang: Option<String>,
+    /// The album (media group) last answered: an album of ten photos gets one reply, not ten.
+    #[serde(default)]
+    pub album: Option<String>,
 }
 
 pub type SessionStorage = ErasedStorage<Session>;
@@ -285,6 +288,7 @@ fn next_session(
         seen_lang: user
             .and_then(|u| u.language_code.clone())
             .or_else(|| session.seen_lang.clone()),
+        album: None,
     }
 }
 
@@ -296,6 +300,11 @@ async fn receive_message(
     dialogue: SessionDialogue,
     content: Arc<Content>,
 ) -> HandlerResult {
+    let album = msg.media_group_id().map(|id| id.0.clone());
+    if album.is_some() && album == session.album {
+        log::debug!("another item of an album already answered");
+        return Ok(());
+    }
     let input = message_input(&msg, &me);
     log::debug!("chat message of kind {}", input_kind(&input));
     let pack = pack_for(&content, &session, msg.from.as_ref());
@@ -303,7 +312,7 @@ async fn receive_message(
     let next = reply
         .step_as_new(&session, msg.from.as_ref(), input)
         .await?;
-    save(&dialogue, next).await
+    save(&dialogue, Session { album, ..next }).await
 }
 
 async fn receive_edited_message(
