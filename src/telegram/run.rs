@@ -178,43 +178,43 @@ pub fn group_commands(pack: &Pack) -> Vec<BotCommand> {
 pub async fn register_profile(bot: &Bot, content: &Content) {
     for pack in content.packs() {
         let code = (pack.code != DEFAULT_LANGUAGE).then(|| pack.code.clone());
+        // The four requests are different types sharing only the `language_code` setter.
+        macro_rules! in_language {
+            ($request:expr) => {{
+                let mut request = $request;
+                if let Some(code) = &code {
+                    request = request.language_code(code.clone());
+                }
+                request.await.map(drop)
+            }};
+        }
+        let p = &pack.ui.profile;
         let results = [
-            ("private commands", {
-                let mut r = bot
-                    .set_my_commands(private_commands(pack))
-                    .scope(BotCommandScope::AllPrivateChats);
-                if let Some(code) = &code {
-                    r = r.language_code(code.clone());
-                }
-                r.await.map(drop)
-            }),
-            ("group commands", {
-                let mut r = bot
-                    .set_my_commands(group_commands(pack))
-                    .scope(BotCommandScope::AllGroupChats);
-                if let Some(code) = &code {
-                    r = r.language_code(code.clone());
-                }
-                r.await.map(drop)
-            }),
-            ("description", {
-                let mut r = bot
-                    .set_my_description()
-                    .description(pack.ui.profile.description.clone());
-                if let Some(code) = &code {
-                    r = r.language_code(code.clone());
-                }
-                r.await.map(drop)
-            }),
-            ("short description", {
-                let mut r = bot
-                    .set_my_short_description()
-                    .short_description(pack.ui.profile.short_description.clone());
-                if let Some(code) = &code {
-                    r = r.language_code(code.clone());
-                }
-                r.await.map(drop)
-            }),
+            (
+                "private commands",
+                in_language!(
+                    bot.set_my_commands(private_commands(pack))
+                        .scope(BotCommandScope::AllPrivateChats)
+                ),
+            ),
+            (
+                "group commands",
+                in_language!(
+                    bot.set_my_commands(group_commands(pack))
+                        .scope(BotCommandScope::AllGroupChats)
+                ),
+            ),
+            (
+                "description",
+                in_language!(bot.set_my_description().description(p.description.clone())),
+            ),
+            (
+                "short description",
+                in_language!(
+                    bot.set_my_short_description()
+                        .short_description(p.short_description.clone())
+                ),
+            ),
         ];
         for (what, result) in results {
             if let Err(err) = result {
