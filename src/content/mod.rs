@@ -570,6 +570,8 @@ fn validate_language(
         ("hints.invalid", &ui.hints.invalid),
         ("hints.group", &ui.hints.group),
         ("hints.console_prompt", &ui.hints.console_prompt),
+        ("hints.busy", &ui.hints.busy),
+        ("hints.flood", &ui.hints.flood),
         ("commands.help", &ui.commands.help),
         ("commands.privacy", &ui.commands.privacy),
         ("commands.forgotten", &ui.commands.forgotten),

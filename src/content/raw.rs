@@ -134,6 +134,10 @@ pub struct Hints {
     pub invalid: String,
     pub group: String,
     pub console_prompt: String,
+    /// The conversation store (Redis) is unreachable: the user should simply try again.
+    pub busy: String,
+    /// One chat sends faster than it can be answered: the excess is dropped, said once.
+    pub flood: String,
 }
 
 /// `/settings`: the language choice.

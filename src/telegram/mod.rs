@@ -12,6 +12,7 @@
 pub mod callback;
 pub mod group;
 pub mod inline;
+pub mod redis;
 pub mod run;
 pub mod share;
 pub mod storage;

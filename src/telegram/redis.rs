@@ -1,0 +1,1 @@
+//! Conversation state in Redis (being written for issue #4).

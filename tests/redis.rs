@@ -1,0 +1,1 @@
+//! Redis storage tests (being written for issue #4).
