@@ -26,6 +26,16 @@ struct Entry<D> {
     written: Instant,
 }
 
+/// What a storage reports for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageStats {
+    /// Conversations held now.
+    pub active: u64,
+    /// Conversations forgotten because they went idle for the TTL, since the counter began
+    /// (process start for memory; shared by all instances for Redis).
+    pub expired: u64,
+}
+
 /// Where the storage reads the time. Tests whose handlers run on another runtime than the test
 /// (the mock Bot API does that) cannot share a paused tokio clock, so they pass their own.
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
