@@ -4,6 +4,7 @@
 //! log line can print it.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Default for `STATE_TTL`: idle conversations are forgotten after a day.
@@ -15,6 +16,26 @@ pub const MAX_STATE_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
 
 /// Default for `STATE_CAPACITY`: the most conversations kept in memory at once.
 pub const DEFAULT_STATE_CAPACITY: u64 = 1_000_000;
+
+/// Default for `RETRY_FOR`: how long one Bot API call is retried before giving up.
+pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// Default for `API_TIMEOUT`: one HTTP request to the Bot API. Above the 10 s long-polling
+/// wait, so getUpdates is not cut short.
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Default for `SHUTDOWN_GRACE`: under Docker's 10 s between SIGTERM and SIGKILL.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// Default for `LISTEN_ADDR`: loopback, for a reverse proxy on the same machine. The container
+/// image sets 0.0.0.0:8080.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
+
+/// The ports Telegram delivers webhooks to.
+pub const WEBHOOK_PORTS: [u16; 4] = [443, 80, 88, 8443];
+
+/// The shortest `WEBHOOK_SECRET` accepted: as long as the random one teloxide generates.
+pub const MIN_SECRET_LEN: usize = 32;
 
 /// The bot token. Its `Debug` and `Display` print a placeholder.
 #[derive(Clone)]
@@ -32,6 +53,66 @@ impl fmt::Debug for Token {
     }
 }
 
+/// A secret that must not be printed (the webhook secret, a Redis URL with a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How updates arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receive {
+    /// getUpdates; `/healthz` and `/metrics` on `metrics_addr` if set.
+    Polling { metrics_addr: Option<SocketAddr> },
+    /// Telegram posts to `url`, which a proxy forwards to `listen`; the same server answers
+    /// `/healthz` and `/metrics`. Without a configured secret a random one is made at start.
+    Webhook {
+        url: url::Url,
+        listen: SocketAddr,
+        secret: Option<Secret>,
+    },
+}
+
+/// Where conversations are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// In this process, forgotten at exit (`STATE_CAPACITY` bounds it).
+    Memory,
+    /// A `redis://` URL (it may carry a password, hence [`Secret`]).
+    Redis(Secret),
+}
+
+/// Outgoing message limits (teloxide's Throttle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Messages per second in one chat (`RATE_PER_CHAT`).
+    pub per_chat_per_sec: u32,
+    /// Messages per minute in one group or supergroup (`RATE_PER_GROUP`).
+    pub per_group_per_min: u32,
+    /// Messages per second over all chats (`RATE_OVERALL`).
+    pub overall_per_sec: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_chat_per_sec: 1,
+            per_group_per_min: 20,
+            overall_per_sec: 30,
+        }
+    }
+}
+
 /// Everything the Telegram mode needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +121,12 @@ pub struct Config {
     pub api_url: Option<url::Url>,
     pub state_ttl: Duration,
     pub state_capacity: u64,
+    pub receive: Receive,
+    pub storage: StorageConfig,
+    pub rate_limits: RateLimits,
+    pub retry_for: Duration,
+    pub api_timeout: Duration,
+    pub shutdown_grace: Duration,
 }
 
 /// A configuration problem, one line each, naming the variable.
@@ -57,62 +144,267 @@ pub enum ConfigError {
     BadTtl(String),
     #[error("STATE_CAPACITY is not a positive whole number: {0}")]
     BadCapacity(String),
+    #[error(
+        "WEBHOOK_URL must be an https URL with a host, on port 443, 80, 88 or 8443 (the ports Telegram posts to): {0}"
+    )]
+    BadWebhookUrl(String),
+    #[error("LISTEN_ADDR is not an IP address and port like 0.0.0.0:8080: {0}")]
+    BadListenAddr(String),
+    #[error("METRICS_ADDR is not an IP address and port like 127.0.0.1:9090: {0}")]
+    BadMetricsAddr(String),
+    #[error(
+        "WEBHOOK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - (it was {0} characters or had others)"
+    )]
+    BadSecret(usize),
+    #[error("{0} is set but WEBHOOK_URL is not: it only applies to webhook mode")]
+    WebhookOnly(&'static str),
+    #[error(
+        "METRICS_ADDR is for long polling: with WEBHOOK_URL, /healthz and /metrics are served on LISTEN_ADDR"
+    )]
+    MetricsWithWebhook,
+    #[error("STORAGE_URL must be 'memory' or a redis://host[:port][/db] URL: {0}")]
+    BadStorageUrl(String),
+    #[error("{0} is not a whole number from 1 to 10000: {1}")]
+    BadRate(&'static str, String),
+    #[error("{0} is not a duration like '30s' or '2m' (at most {1}): {2}")]
+    BadDuration(&'static str, &'static str, String),
 }
 
 impl Config {
     /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, Vec<ConfigError>> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads variables through `get`, so tests need not touch the process environment.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let token = get("TELOXIDE_TOKEN")
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        let token = token.ok_or(ConfigError::MissingToken)?;
-        // Telegram tokens are "<bot id>:<secret>"; catching a pasted placeholder early beats a
-        // confusing 401 later. The message deliberately does not echo the value.
-        match token.split_once(':') {
-            Some((id, secret))
-                if !id.is_empty()
-                    && id.bytes().all(|b| b.is_ascii_digit())
-                    && !secret.is_empty() => {}
-            _ => return Err(ConfigError::MalformedToken),
+    /// Every problem is reported, one per variable, not just the first.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<ConfigError>> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Problems::default();
+        let token = problems.check(token(get("TELOXIDE_TOKEN")).map(Some), None);
+        let api_url = problems.check(api_url(get("TELOXIDE_API_URL")), None);
+        let state_ttl = problems.check(
+            duration(
+                "STATE_TTL",
+                get("STATE_TTL"),
+                (Duration::from_secs(1), MAX_STATE_TTL, "a year"),
+            ),
+            None,
+        );
+        let state_capacity = problems.check(
+            match get("STATE_CAPACITY") {
+                None => Ok(None),
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Some)
+                    .ok_or(ConfigError::BadCapacity(raw)),
+            },
+            None,
+        );
+        let receive = receive(&get, &mut problems);
+        let storage = problems.check(storage(get("STORAGE_URL")), StorageConfig::Memory);
+        let defaults = RateLimits::default();
+        let rate_limits = RateLimits {
+            per_chat_per_sec: problems
+                .check(rate("RATE_PER_CHAT", get("RATE_PER_CHAT")), None)
+                .unwrap_or(defaults.per_chat_per_sec),
+            per_group_per_min: problems
+                .check(rate("RATE_PER_GROUP", get("RATE_PER_GROUP")), None)
+                .unwrap_or(defaults.per_group_per_min),
+            overall_per_sec: problems
+                .check(rate("RATE_OVERALL", get("RATE_OVERALL")), None)
+                .unwrap_or(defaults.overall_per_sec),
+        };
+        let retry_for = problems.check(
+            duration(
+                "RETRY_FOR",
+                get("RETRY_FOR"),
+                (Duration::ZERO, Duration::from_secs(3600), "1h"),
+            ),
+            None,
+        );
+        let api_timeout = problems.check(
+            duration(
+                "API_TIMEOUT",
+                get("API_TIMEOUT"),
+                (Duration::from_secs(1), Duration::from_secs(600), "10m"),
+            ),
+            None,
+        );
+        let shutdown_grace = problems.check(
+            duration(
+                "SHUTDOWN_GRACE",
+                get("SHUTDOWN_GRACE"),
+                (Duration::ZERO, Duration::from_secs(600), "10m"),
+            ),
+            None,
+        );
+        match (token, receive) {
+            (Some(token), Some(receive)) if problems.0.is_empty() => Ok(Self {
+                token,
+                api_url,
+                state_ttl: state_ttl.unwrap_or(DEFAULT_STATE_TTL),
+                state_capacity: state_capacity.unwrap_or(DEFAULT_STATE_CAPACITY),
+                receive,
+                storage,
+                rate_limits,
+                retry_for: retry_for.unwrap_or(DEFAULT_RETRY_FOR),
+                api_timeout: api_timeout.unwrap_or(DEFAULT_API_TIMEOUT),
+                shutdown_grace: shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+            }),
+            _ => Err(problems.0),
         }
-        let api_url = match get("TELOXIDE_API_URL").filter(|v| !v.trim().is_empty()) {
-            None => None,
-            Some(raw) => {
-                let url = url::Url::parse(raw.trim())
-                    .map_err(|e| ConfigError::BadApiUrl(format!("{raw} ({e})")))?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(ConfigError::BadApiUrl(raw));
-                }
-                Some(url)
-            }
-        };
-        let state_ttl = match get("STATE_TTL").filter(|v| !v.trim().is_empty()) {
-            None => DEFAULT_STATE_TTL,
-            Some(raw) => humantime::parse_duration(raw.trim())
-                .ok()
-                .filter(|d| !d.is_zero() && *d <= MAX_STATE_TTL)
-                .ok_or(ConfigError::BadTtl(raw))?,
-        };
-        let state_capacity = match get("STATE_CAPACITY").filter(|v| !v.trim().is_empty()) {
-            None => DEFAULT_STATE_CAPACITY,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::BadCapacity(raw))?,
-        };
-        Ok(Self {
-            token: Token(token),
-            api_url,
-            state_ttl,
-            state_capacity,
+    }
+}
+
+/// The problems found so far.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `stand_in` with the problem recorded: every variable gets checked, and
+    /// a stand-in is never used because any problem makes the whole configuration an error.
+    fn check<T>(&mut self, result: Result<T, ConfigError>, stand_in: T) -> T {
+        result.unwrap_or_else(|err| {
+            self.0.push(err);
+            stand_in
         })
+    }
+}
+
+fn token(raw: Option<String>) -> Result<Token, ConfigError> {
+    let token = raw.ok_or(ConfigError::MissingToken)?;
+    // Telegram tokens are "<bot id>:<secret>"; catching a pasted placeholder early beats a
+    // confusing 401 later. The message deliberately does not echo the value.
+    match token.split_once(':') {
+        Some((id, secret))
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !secret.is_empty() =>
+        {
+            Ok(Token(token))
+        }
+        _ => Err(ConfigError::MalformedToken),
+    }
+}
+
+fn api_url(raw: Option<String>) -> Result<Option<url::Url>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let url = url::Url::parse(&raw).map_err(|e| ConfigError::BadApiUrl(format!("{raw} ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::BadApiUrl(raw));
+    }
+    Ok(Some(url))
+}
+
+/// A duration within `(min, max, max in words)`; `Ok(None)` when unset.
+fn duration(
+    name: &'static str,
+    raw: Option<String>,
+    (min, max, max_words): (Duration, Duration, &'static str),
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    humantime::parse_duration(&raw)
+        .ok()
+        .filter(|d| *d >= min && *d <= max)
+        .map(Some)
+        .ok_or(ConfigError::BadDuration(name, max_words, raw))
+}
+
+/// A rate from 1 to 10 000; `Ok(None)` when unset.
+fn rate(name: &'static str, raw: Option<String>) -> Result<Option<u32>, ConfigError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .map(Some)
+            .ok_or(ConfigError::BadRate(name, raw)),
+    }
+}
+
+fn socket_addr(raw: &str, err: fn(String) -> ConfigError) -> Result<SocketAddr, ConfigError> {
+    raw.parse().map_err(|_| err(raw.to_owned()))
+}
+
+/// Long polling, or the webhook when `WEBHOOK_URL` is set; variables of the other mode are
+/// refused rather than silently ignored.
+fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Option<Receive> {
+    let metrics_addr = get("METRICS_ADDR");
+    let Some(raw_url) = get("WEBHOOK_URL") else {
+        for name in ["LISTEN_ADDR", "WEBHOOK_SECRET"] {
+            if get(name).is_some() {
+                problems.0.push(ConfigError::WebhookOnly(name));
+            }
+        }
+        let metrics_addr = metrics_addr.map(|raw| socket_addr(&raw, ConfigError::BadMetricsAddr));
+        let metrics_addr = problems.check(metrics_addr.transpose(), None);
+        return Some(Receive::Polling { metrics_addr });
+    };
+    let url = url::Url::parse(&raw_url).ok().filter(|u| {
+        u.scheme() == "https"
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.port_or_known_default()
+                .is_some_and(|p| WEBHOOK_PORTS.contains(&p))
+    });
+    let url = problems.check(
+        url.map(Some).ok_or(ConfigError::BadWebhookUrl(raw_url)),
+        None,
+    );
+    if metrics_addr.is_some() {
+        problems.0.push(ConfigError::MetricsWithWebhook);
+    }
+    let listen = socket_addr(
+        &get("LISTEN_ADDR").unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned()),
+        ConfigError::BadListenAddr,
+    );
+    let listen = problems.check(listen.map(Some), None);
+    let secret = get("WEBHOOK_SECRET").map(|raw| {
+        let valid = (MIN_SECRET_LEN..=256).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        // The message gives the length only: the value is a secret.
+        if valid {
+            Ok(Secret(raw))
+        } else {
+            Err(ConfigError::BadSecret(raw.chars().count()))
+        }
+    });
+    let secret = problems.check(secret.transpose(), None);
+    Some(Receive::Webhook {
+        url: url?,
+        listen: listen?,
+        secret,
+    })
+}
+
+fn storage(raw: Option<String>) -> Result<StorageConfig, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(StorageConfig::Memory);
+    };
+    if raw.eq_ignore_ascii_case("memory") {
+        return Ok(StorageConfig::Memory);
+    }
+    // Named without its password, which the URL may carry.
+    let shown = |url: &url::Url| {
+        let mut url = url.clone();
+        let _ = url.set_password(url.password().map(|_| "***"));
+        url.to_string()
+    };
+    match url::Url::parse(&raw) {
+        Ok(url) if url.scheme() == "redis" && url.host_str().is_some_and(|h| !h.is_empty()) => {
+            Ok(StorageConfig::Redis(Secret(raw)))
+        }
+        Ok(url) => Err(ConfigError::BadStorageUrl(shown(&url))),
+        Err(e) => Err(ConfigError::BadStorageUrl(format!("not a URL ({e})"))),
     }
 }
 
@@ -129,11 +421,15 @@ mod tests {
         }
     }
 
+    fn problems(pairs: &[(&str, &str)]) -> Vec<ConfigError> {
+        Config::from_lookup(env(pairs)).unwrap_err()
+    }
+
     #[test]
     fn missing_token_names_the_variable() {
-        let err = Config::from_lookup(env(&[])).unwrap_err();
-        assert_eq!(err, ConfigError::MissingToken);
-        assert!(err.to_string().contains("TELOXIDE_TOKEN"));
+        let err = problems(&[]);
+        assert_eq!(err, vec![ConfigError::MissingToken]);
+        assert!(err[0].to_string().contains("TELOXIDE_TOKEN"));
     }
 
     #[test]
@@ -141,6 +437,10 @@ mod tests {
         let config = Config::from_lookup(env(&[("TELOXIDE_TOKEN", "123:secret-value")])).unwrap();
         assert!(!format!("{config:?}").contains("secret-value"));
         assert_eq!(config.state_ttl, DEFAULT_STATE_TTL);
+        assert_eq!(config.receive, Receive::Polling { metrics_addr: None });
+        assert_eq!(config.storage, StorageConfig::Memory);
+        assert_eq!(config.rate_limits, RateLimits::default());
+        assert_eq!(config.retry_for, DEFAULT_RETRY_FOR);
     }
 
     #[test]
@@ -156,25 +456,147 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_service_settings() {
+        let secret = "s".repeat(40);
+        let config = Config::from_lookup(env(&[
+            ("TELOXIDE_TOKEN", "123:abc"),
+            ("WEBHOOK_URL", "https://bot.example.org/tg/hook"),
+            ("LISTEN_ADDR", "0.0.0.0:9000"),
+            ("WEBHOOK_SECRET", &secret),
+            ("STORAGE_URL", "redis://:pw@127.0.0.1:6379/2"),
+            ("RATE_PER_CHAT", "5"),
+            ("RETRY_FOR", "2m"),
+            ("API_TIMEOUT", "5s"),
+            ("SHUTDOWN_GRACE", "0s"),
+        ]))
+        .unwrap();
+        let Receive::Webhook {
+            url,
+            listen,
+            secret: Some(given),
+        } = &config.receive
+        else {
+            panic!("{:?}", config.receive)
+        };
+        assert_eq!(url.path(), "/tg/hook");
+        assert_eq!(listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(given.expose(), secret);
+        assert!(matches!(&config.storage, StorageConfig::Redis(u) if u.expose().ends_with("/2")));
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains(&secret) && !printed.contains("pw@"),
+            "{printed}"
+        );
+        assert_eq!(config.rate_limits.per_chat_per_sec, 5);
+        assert_eq!(config.retry_for, Duration::from_secs(120));
+        assert_eq!(config.api_timeout, Duration::from_secs(5));
+        assert_eq!(config.shutdown_grace, Duration::ZERO);
+        let polling = Config::from_lookup(env(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("METRICS_ADDR", "127.0.0.1:9090"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            polling.receive,
+            Receive::Polling {
+                metrics_addr: Some("127.0.0.1:9090".parse().unwrap())
+            }
+        );
+    }
+
+    #[test]
     fn rejects_bad_values() {
-        let bad =
-            |k, v| Config::from_lookup(env(&[("TELOXIDE_TOKEN", "1:a"), (k, v)])).unwrap_err();
+        let bad = |k, v| {
+            let mut errors = problems(&[("TELOXIDE_TOKEN", "1:a"), (k, v)]);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            errors.remove(0)
+        };
         assert!(matches!(
             bad("TELOXIDE_API_URL", "not a url"),
             ConfigError::BadApiUrl(_)
         ));
-        assert!(matches!(bad("STATE_TTL", "soon"), ConfigError::BadTtl(_)));
+        assert!(matches!(
+            bad("STATE_TTL", "soon"),
+            ConfigError::BadDuration("STATE_TTL", ..)
+        ));
         assert!(matches!(
             bad("STATE_TTL", "2000years"),
-            ConfigError::BadTtl(_)
+            ConfigError::BadDuration("STATE_TTL", ..)
         ));
         assert!(matches!(
             bad("STATE_CAPACITY", "0"),
             ConfigError::BadCapacity(_)
         ));
+        assert!(matches!(
+            bad("WEBHOOK_URL", "http://x.org/h"),
+            ConfigError::BadWebhookUrl(_)
+        ));
+        assert!(matches!(
+            bad("WEBHOOK_URL", "https://x.org:8080/h"),
+            ConfigError::BadWebhookUrl(_)
+        ));
+        assert!(matches!(
+            bad("LISTEN_ADDR", "0.0.0.0:1"),
+            ConfigError::WebhookOnly("LISTEN_ADDR")
+        ));
+        assert!(matches!(
+            bad("METRICS_ADDR", "localhost"),
+            ConfigError::BadMetricsAddr(_)
+        ));
+        assert!(matches!(
+            bad("STORAGE_URL", "postgres://db"),
+            ConfigError::BadStorageUrl(_)
+        ));
+        assert!(matches!(
+            bad("RATE_OVERALL", "0"),
+            ConfigError::BadRate("RATE_OVERALL", _)
+        ));
+        assert!(matches!(
+            bad("RETRY_FOR", "forever"),
+            ConfigError::BadDuration("RETRY_FOR", ..)
+        ));
         assert_eq!(
-            Config::from_lookup(env(&[("TELOXIDE_TOKEN", "hello")])).unwrap_err(),
-            ConfigError::MalformedToken
+            problems(&[("TELOXIDE_TOKEN", "hello")]),
+            vec![ConfigError::MalformedToken]
+        );
+        // A redis URL's password is not repeated in the message.
+        let err = bad("STORAGE_URL", "rediss://:hunter2@db:6380").to_string();
+        assert!(
+            err.contains("rediss://") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_once() {
+        let errors = problems(&[
+            ("WEBHOOK_URL", "ftp://nowhere"),
+            ("LISTEN_ADDR", "everywhere"),
+            ("STORAGE_URL", "mysql://x"),
+            ("API_TIMEOUT", "0s"),
+        ]);
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert_eq!(errors[0], ConfigError::MissingToken);
+        assert!(matches!(errors[1], ConfigError::BadWebhookUrl(_)));
+        assert!(matches!(errors[2], ConfigError::BadListenAddr(_)));
+        assert!(matches!(errors[3], ConfigError::BadStorageUrl(_)));
+        assert!(matches!(
+            errors[4],
+            ConfigError::BadDuration("API_TIMEOUT", ..)
+        ));
+        // With a valid webhook URL, a bad address and a short secret are each named.
+        let errors = problems(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("WEBHOOK_URL", "https://x.org/h"),
+            ("LISTEN_ADDR", "everywhere"),
+            ("WEBHOOK_SECRET", "short"),
+        ]);
+        assert_eq!(
+            errors,
+            vec![
+                ConfigError::BadListenAddr("everywhere".into()),
+                ConfigError::BadSecret(5)
+            ]
         );
     }
 }

@@ -62,14 +62,17 @@ fn main() -> ExitCode {
         Mode::Run => {
             let config = match Config::from_env() {
                 Ok(config) => config,
-                Err(ConfigError::MissingToken) if !explicit => {
+                Err(errors) if !explicit && errors.contains(&ConfigError::MissingToken) => {
                     eprintln!(
                         "note: TELOXIDE_TOKEN is not set, so this is the console mode (see .env.example to run the Telegram bot)"
                     );
                     return console(&content, "en");
                 }
-                Err(err) => {
-                    eprintln!("error: {err}");
+                Err(errors) => {
+                    // One line per problem, so all of them can be fixed in one go.
+                    for err in errors {
+                        eprintln!("error: {err}");
+                    }
                     return ExitCode::FAILURE;
                 }
             };

@@ -72,7 +72,7 @@ async fn dispatch(api: &FakeApi, query: InlineQuery) -> Result<(), HandlerError>
         id: UpdateId(1),
         kind: UpdateKind::InlineQuery(query),
     });
-    match telegram::schema().dispatch(deps).await {
+    match telegram::schema::<Bot>().dispatch(deps).await {
         ControlFlow::Break(result) => result,
         ControlFlow::Continue(_) => panic!("no handler took the inline query"),
     }

@@ -119,7 +119,10 @@ impl Chat {
     }
 
     fn with_storage(storage: Arc<ExpiringStorage<Session>>) -> Self {
-        let mut bot = MockBot::new(MockMessageText::new().text("/start"), telegram::schema());
+        let mut bot = MockBot::new(
+            MockMessageText::new().text("/start"),
+            telegram::schema::<teloxide::Bot>(),
+        );
         bot.dependencies(telegram::dependencies(content(), storage.clone().erase()));
         Self {
             bot,
@@ -311,7 +314,10 @@ impl Chat {
     /// A chat whose bot uses `content` instead of the real `dialogues/` (a synthetic language).
     pub fn with_content(content: Arc<Content>) -> Self {
         let storage = ExpiringStorage::<Session>::new(Duration::from_secs(24 * 60 * 60), 10_000);
-        let mut bot = MockBot::new(MockMessageText::new().text("/start"), telegram::schema());
+        let mut bot = MockBot::new(
+            MockMessageText::new().text("/start"),
+            telegram::schema::<teloxide::Bot>(),
+        );
         bot.dependencies(telegram::dependencies(content, storage.clone().erase()));
         Self {
             bot,

@@ -14,10 +14,8 @@ use teloxide::types::{
 };
 
 use super::callback::{self, GroupTap};
-use super::{
-    CommandLine, HandlerResult, SessionStorage, answer_or_log, ignore_not_modified, language_of,
-    share, toast,
-};
+use super::delivery::{self, Api, Delivery};
+use super::{CommandLine, HandlerResult, SessionStorage, answer_or_log, language_of, share, toast};
 use crate::content::{Content, Pack};
 use crate::conversation::{Conversation, Input};
 use crate::knowledge::{Link, ScarKind, Topic};
@@ -29,12 +27,13 @@ fn topic_links() -> impl Iterator<Item = Link> {
 }
 
 /// A message in a group: only a command addressed to this bot gets an answer.
-pub async fn receive_message(
-    bot: Bot,
+pub async fn receive_message<R: Api>(
+    bot: R,
     msg: Message,
     me: Me,
     content: Arc<Content>,
     storage: Arc<SessionStorage>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
     let Some(command) = msg.text().and_then(|text| CommandLine::parse(text, &me)) else {
         return Ok(());
@@ -69,13 +68,13 @@ pub async fn receive_message(
     if let Some(thread) = msg.thread_id {
         request = request.message_thread_id(thread);
     }
-    request.await?;
+    delivery.send(Some(msg.chat.id), request).await?;
     Ok(())
 }
 
 /// A topic button pressed on a group message.
-pub async fn receive_tap(
-    bot: &Bot,
+pub async fn receive_tap<R: Api>(
+    (bot, delivery): (&R, &Delivery),
     q: &CallbackQuery,
     tap: GroupTap,
     me: &Me,
@@ -83,23 +82,24 @@ pub async fn receive_tap(
     pack: &Pack,
 ) -> HandlerResult {
     if q.from.id != tap.asker {
-        answer_or_log(
-            bot.answer_callback_query(q.id.clone())
-                .text(toast(&pack.ui.group.not_yours))
-                .await,
-        );
+        let answer = bot
+            .answer_callback_query(q.id.clone())
+            .text(toast(&pack.ui.group.not_yours));
+        answer_or_log(delivery.send(None, answer).await);
         return Ok(());
     }
-    answer_or_log(bot.answer_callback_query(q.id.clone()).await);
+    answer_or_log(
+        delivery
+            .send(None, bot.answer_callback_query(q.id.clone()))
+            .await,
+    );
     if let Some(MaybeInaccessibleMessage::Regular(message)) = &q.message {
         let (text, keyboard) = card(me, content, pack, tap.link)?;
-        ignore_not_modified(
-            bot.edit_message_text(message.chat.id, message.id, text)
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard)
-                .await
-                .map(drop),
-        )?;
+        let request = bot
+            .edit_message_text(message.chat.id, message.id, text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(keyboard);
+        delivery::edit(delivery, message.chat.id, request).await?;
     }
     Ok(())
 }

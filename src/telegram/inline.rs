@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use super::delivery::{Api, Delivery};
 use super::{HandlerResult, SessionStorage, language_of, share};
 use crate::content::{Content, Pack};
 use crate::conversation::Conversation;
@@ -32,26 +33,28 @@ pub const OPEN_BOT_PARAMETER: &str = "inline";
 ///
 /// A failure to answer (the query is too old, the network is down) is returned for the error
 /// handler to log by kind; nothing else depends on it.
-pub async fn answer(
-    bot: Bot,
+pub async fn answer<R: Api>(
+    bot: R,
     q: InlineQuery,
     me: Me,
     content: Arc<Content>,
     storage: Arc<SessionStorage>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
     let asker = language_of(&storage, &q.from).await;
     let (pack, personal) = language_for(&content, &q.query, asker.as_deref());
     let conversation = Conversation::new(&content, pack);
     let results = results(&conversation, &me, &q.query);
     log::debug!("inline query answered with {} results", results.len());
-    bot.answer_inline_query(q.id, results)
+    let request = bot
+        .answer_inline_query(q.id, results)
         .cache_time(CACHE_TIME_SECS)
         .is_personal(personal)
         .button(InlineQueryResultsButton {
             text: pack.ui.inline.open_bot.clone(),
             kind: InlineQueryResultsButtonKind::StartParameter(OPEN_BOT_PARAMETER.to_owned()),
-        })
-        .await?;
+        });
+    delivery.send(None, request).await?;
     Ok(())
 }
 

@@ -10,8 +10,12 @@
 //! expired and a fresh menu is sent.
 
 pub mod callback;
+pub mod delivery;
 pub mod group;
+pub mod http;
 pub mod inline;
+pub mod intake;
+pub mod metrics;
 pub mod redis;
 pub mod run;
 pub mod share;
@@ -20,15 +24,16 @@ pub mod storage;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use teloxide::dispatching::dialogue::{self, ErasedStorage};
+use teloxide::RequestError;
+use teloxide::dispatching::dialogue::ErasedStorage;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId,
     MessageKind, ParseMode, User,
 };
-use teloxide::{ApiError, RequestError};
 
+use self::delivery::{Api, Delivery, Policy};
 use crate::content::{Content, Pack, html};
 use crate::conversation::{Conversation, Input, Outcome, Screen, State};
 
@@ -90,8 +95,49 @@ impl<'a> CommandLine<'a> {
     }
 }
 
-/// The handler tree.
-pub fn schema() -> UpdateHandler<HandlerError> {
+/// A private chat's conversation, loaded from the storage for one update.
+#[derive(Clone)]
+pub(crate) struct Loaded {
+    dialogue: SessionDialogue,
+    session: Session,
+}
+
+/// Loads the chat's session for a private message. When the storage is unreachable (Redis
+/// down) the user is asked to try again in a moment and the update goes no further.
+fn load_session<R: Api>() -> UpdateHandler<HandlerError> {
+    dptree::filter_map_async(
+        |msg: Message,
+         bot: R,
+         storage: Arc<SessionStorage>,
+         content: Arc<Content>,
+         delivery: Arc<Delivery>| async move {
+            let dialogue = SessionDialogue::new(storage, msg.chat.id);
+            match dialogue.get().await {
+                Ok(session) => Some(Loaded {
+                    dialogue,
+                    session: session.unwrap_or_default(),
+                }),
+                Err(_) => {
+                    delivery.metrics().storage_error();
+                    log::warn!("conversation storage unreachable; asked the user to retry");
+                    let pack =
+                        content.pack(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
+                    let request = bot.send_message(msg.chat.id, &pack.ui.hints.busy);
+                    if let Err(err) = delivery.send(Some(msg.chat.id), request).await {
+                        log::warn!(
+                            "could not say the storage is down: {}",
+                            run::error_kind(&err)
+                        );
+                    }
+                    None
+                }
+            }
+        },
+    )
+}
+
+/// The handler tree, for any Bot API client (`Bot` in tests, `Throttle<Bot>` in production).
+pub fn schema<R: Api>() -> UpdateHandler<HandlerError> {
     // Only what a person wrote: service messages (a pin, a timer change) and the bot's own
     // inline cards posted into the chat are not answers to the current question.
     let from_a_person = |msg: Message, me: Me| {
@@ -112,33 +158,43 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let private =
         dptree::filter(move |msg: Message, me: Me| msg.chat.is_private() && from_a_person(msg, me));
     let group = dptree::filter(|msg: Message| !msg.chat.is_private());
-    let dialogue_entry = || dialogue::enter::<Update, SessionStorage, Session, _>();
 
     dptree::entry()
         .branch(
             Update::filter_message()
-                .branch(group.clone().endpoint(group::receive_message))
+                .branch(group.clone().endpoint(group::receive_message::<R>))
                 .branch(
                     private
                         .clone()
-                        .chain(dialogue_entry())
-                        .endpoint(receive_message),
+                        .chain(load_session::<R>())
+                        .endpoint(receive_message::<R>),
                 ),
         )
         .branch(
             Update::filter_edited_message().branch(
                 private
-                    .chain(dialogue_entry())
-                    .endpoint(receive_edited_message),
+                    .chain(load_session::<R>())
+                    .endpoint(receive_edited_message::<R>),
             ),
         )
-        .branch(Update::filter_callback_query().endpoint(receive_callback))
-        .branch(Update::filter_inline_query().endpoint(inline::answer))
+        .branch(Update::filter_callback_query().endpoint(receive_callback::<R>))
+        .branch(Update::filter_inline_query().endpoint(inline::answer::<R>))
+}
+
+/// Builds the dependency map the handler tree needs, with the default retry policy and
+/// counters nobody reads (tests).
+pub fn dependencies(content: Arc<Content>, storage: Arc<SessionStorage>) -> DependencyMap {
+    let delivery = Delivery::new(Policy::default(), Arc::default(), storage.clone());
+    dependencies_with(content, storage, delivery)
 }
 
 /// Builds the dependency map the handler tree needs.
-pub fn dependencies(content: Arc<Content>, storage: Arc<SessionStorage>) -> DependencyMap {
-    dptree::deps![content, storage]
+pub fn dependencies_with(
+    content: Arc<Content>,
+    storage: Arc<SessionStorage>,
+    delivery: Arc<Delivery>,
+) -> DependencyMap {
+    dptree::deps![content, storage, delivery]
 }
 
 /// What a private message means to the conversation.
@@ -182,8 +238,9 @@ pub(crate) async fn language_of(storage: &Arc<SessionStorage>, user: &User) -> O
 }
 
 /// What one private update needs from its surroundings to answer.
-struct Reply<'a> {
-    bot: &'a Bot,
+struct Reply<'a, R> {
+    bot: &'a R,
+    delivery: &'a Delivery,
     me: &'a Me,
     content: &'a Content,
     chat_id: ChatId,
@@ -191,9 +248,9 @@ struct Reply<'a> {
     pack: &'a Pack,
 }
 
-impl<'a> Reply<'a> {
+impl<'a, R: Api> Reply<'a, R> {
     fn new(
-        bot: &'a Bot,
+        (bot, delivery): (&'a R, &'a Delivery),
         me: &'a Me,
         content: &'a Content,
         chat_id: ChatId,
@@ -201,6 +258,7 @@ impl<'a> Reply<'a> {
     ) -> Self {
         Self {
             bot,
+            delivery,
             me,
             content,
             chat_id,
@@ -241,15 +299,16 @@ impl<'a> Reply<'a> {
             if let Some(link) = card.link {
                 request = request.reply_markup(share::card_keyboard(self.me, pack, link)?);
             }
-            request.await?;
+            self.delivery.send(Some(self.chat_id), request).await?;
         }
         let notice = match notice {
             // Information to keep gets its own message; the menu below it is edited freely.
             Some(n) if outcome.lasting && outcome.screen.is_some() => {
-                self.bot
+                let request = self
+                    .bot
                     .send_message(self.chat_id, n)
-                    .parse_mode(ParseMode::Html)
-                    .await?;
+                    .parse_mode(ParseMode::Html);
+                self.delivery.send(Some(self.chat_id), request).await?;
                 None
             }
             other => other,
@@ -267,7 +326,7 @@ impl<'a> Reply<'a> {
         if let Some(screen) = &outcome.screen {
             request = request.reply_markup(keyboard(screen));
         }
-        let sent = request.await?;
+        let sent = self.delivery.send(Some(self.chat_id), request).await?;
         Ok(outcome.screen.as_ref().map(|_| sent.id))
     }
 }
@@ -293,14 +352,15 @@ fn next_session(
     }
 }
 
-async fn receive_message(
-    bot: Bot,
+async fn receive_message<R: Api>(
+    bot: R,
     msg: Message,
     me: Me,
-    session: Session,
-    dialogue: SessionDialogue,
+    loaded: Loaded,
     content: Arc<Content>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
+    let Loaded { dialogue, session } = loaded;
     let album = msg.media_group_id().map(|id| id.0.clone());
     if album.is_some() && album == session.album {
         log::debug!("another item of an album already answered");
@@ -309,39 +369,41 @@ async fn receive_message(
     let input = message_input(&msg, &me);
     log::debug!("chat message of kind {}", input_kind(&input));
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply::new(&bot, &me, &content, msg.chat.id, pack);
+    let reply = Reply::new((&bot, &delivery), &me, &content, msg.chat.id, pack);
     let next = reply
         .step_as_new(&session, msg.from.as_ref(), input)
         .await?;
-    save(&dialogue, Session { album, ..next }).await
+    save(&dialogue, &delivery, Session { album, ..next }).await
 }
 
-async fn receive_edited_message(
-    bot: Bot,
+async fn receive_edited_message<R: Api>(
+    bot: R,
     msg: Message,
     me: Me,
-    session: Session,
-    dialogue: SessionDialogue,
+    loaded: Loaded,
     content: Arc<Content>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
+    let Loaded { dialogue, session } = loaded;
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply::new(&bot, &me, &content, msg.chat.id, pack);
+    let reply = Reply::new((&bot, &delivery), &me, &content, msg.chat.id, pack);
     let next = reply
         .step_as_new(&session, msg.from.as_ref(), Input::Edited)
         .await?;
-    save(&dialogue, next).await
+    save(&dialogue, &delivery, next).await
 }
 
-async fn receive_callback(
-    bot: Bot,
+async fn receive_callback<R: Api>(
+    bot: R,
     q: CallbackQuery,
     me: Me,
     storage: Arc<SessionStorage>,
     content: Arc<Content>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
     if let Some(tap) = q.data.as_deref().and_then(callback::parse_group) {
         let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
-        return group::receive_tap(&bot, &q, tap, &me, &content, pack).await;
+        return group::receive_tap((&bot, &delivery), &q, tap, &me, &content, pack).await;
     }
     let message = match &q.message {
         Some(MaybeInaccessibleMessage::Regular(m)) => Some((m.chat.id, m.id, m.chat.is_private())),
@@ -353,15 +415,27 @@ async fn receive_callback(
     // Every callback query is answered, or the button keeps spinning in the client.
     let Some((chat_id, message_id, true)) = message else {
         let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
-        answer_or_log(
-            bot.answer_callback_query(q.id.clone())
-                .text(toast(&pack.ui.hints.group))
-                .await,
-        );
+        let answer = bot
+            .answer_callback_query(q.id.clone())
+            .text(toast(&pack.ui.hints.group));
+        answer_or_log(delivery.send(None, answer).await);
         return Ok(());
     };
     let dialogue = SessionDialogue::new(storage, chat_id);
-    let session = dialogue.get().await?.unwrap_or_default();
+    let session = match dialogue.get().await {
+        Ok(session) => session.unwrap_or_default(),
+        Err(_) => {
+            // Redis is down: say so on the button, and leave the menu as it is.
+            delivery.metrics().storage_error();
+            log::warn!("conversation storage unreachable; asked the user to retry");
+            let pack = content.pack(q.from.language_code.as_deref());
+            let answer = bot
+                .answer_callback_query(q.id.clone())
+                .text(toast(&pack.ui.hints.busy));
+            answer_or_log(delivery.send(Some(chat_id), answer).await);
+            return Ok(());
+        }
+    };
     let pack = pack_for(&content, &session, Some(&q.from));
     let input = match q.data.as_deref().map(callback::parse) {
         Some(Some(_)) if session.menu != Some(message_id) => Input::Stale,
@@ -380,14 +454,14 @@ async fn receive_callback(
         answer = answer.text(toast(notice));
     }
     // A tap answered too late ("query is too old", after downtime) is still acted on.
-    answer_or_log(answer.await);
+    answer_or_log(delivery.send(Some(chat_id), answer).await);
 
-    let reply = Reply::new(&bot, &me, &content, chat_id, pack);
+    let reply = Reply::new((&bot, &delivery), &me, &content, chat_id, pack);
     let menu = match input {
         // The tapped menu is current: edit it in place, unless cards must come first.
         Input::Tap(_) if outcome.cards.is_empty() && outcome.language.is_none() => {
             if let Some(screen) = &outcome.screen {
-                edit_menu(&bot, chat_id, message_id, screen).await?;
+                edit_menu((&bot, &delivery), chat_id, message_id, screen).await?;
             }
             Some(message_id)
         }
@@ -396,36 +470,35 @@ async fn receive_callback(
             // so the advice reads top to bottom (after, so a failed send leaves them usable).
             let notice = outcome.language.and(outcome.notice.as_deref());
             let menu = reply.deliver_new(&outcome, notice).await?;
-            retire_buttons(&bot, chat_id, message_id).await;
+            retire_buttons((&bot, &delivery), chat_id, message_id).await;
             menu
         }
         // Expired or invalid: the notice was the pop-up; retire the old buttons so they are
         // not pressed again, and show the current question anew.
         _ => {
-            retire_buttons(&bot, chat_id, message_id).await;
+            retire_buttons((&bot, &delivery), chat_id, message_id).await;
             reply.deliver_new(&outcome, None).await?
         }
     };
     save(
         &dialogue,
+        &delivery,
         next_session(&session, Some(&q.from), outcome, menu),
     )
     .await
 }
 
-async fn edit_menu(
-    bot: &Bot,
+async fn edit_menu<R: Api>(
+    (bot, delivery): (&R, &Delivery),
     chat_id: ChatId,
     message_id: MessageId,
     screen: &Screen,
 ) -> Result<(), RequestError> {
-    ignore_not_modified(
-        bot.edit_message_text(chat_id, message_id, &screen.text)
-            .parse_mode(ParseMode::Html)
-            .reply_markup(keyboard(screen))
-            .await
-            .map(drop),
-    )
+    let request = bot
+        .edit_message_text(chat_id, message_id, &screen.text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard(screen));
+    delivery::edit(delivery, chat_id, request).await
 }
 
 /// A callback answer that fails (too old, network) must not stop the tap from being acted on.
@@ -436,30 +509,32 @@ pub(crate) fn answer_or_log<T>(result: Result<T, RequestError>) {
 }
 
 /// Removes a menu message's buttons. Best effort: the message may be gone or too old to edit.
-async fn retire_buttons(bot: &Bot, chat_id: ChatId, message_id: MessageId) {
-    let result = bot
+async fn retire_buttons<R: Api>(
+    (bot, delivery): (&R, &Delivery),
+    chat_id: ChatId,
+    message_id: MessageId,
+) {
+    let request = bot
         .edit_message_reply_markup(chat_id, message_id)
-        .reply_markup(InlineKeyboardMarkup::default())
-        .await;
-    if let Err(err) = ignore_not_modified(result.map(drop)) {
+        .reply_markup(InlineKeyboardMarkup::default());
+    if let Err(err) = delivery::edit(delivery, chat_id, request).await {
         log::debug!("could not retire an old menu: {}", run::error_kind(&err));
     }
 }
 
-/// Editing to identical content is a 400 "message is not modified": the menu is already right.
-pub(crate) fn ignore_not_modified(result: Result<(), RequestError>) -> Result<(), RequestError> {
-    match result {
-        Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
-        other => other,
-    }
-}
-
 /// Stores the new session, or erases the chat when the conversation went idle (`/forget`).
-async fn save(dialogue: &SessionDialogue, session: Session) -> HandlerResult {
-    if session.state == State::Idle {
-        dialogue.exit().await?;
+///
+/// A failure (Redis down) is counted and logged, not returned: the reply is already out, and
+/// the next tap on this menu will be answered as expired with the question anew.
+async fn save(dialogue: &SessionDialogue, delivery: &Delivery, session: Session) -> HandlerResult {
+    let result = if session.state == State::Idle {
+        dialogue.exit().await
     } else {
-        dialogue.update(session).await?;
+        dialogue.update(session).await
+    };
+    if result.is_err() {
+        delivery.metrics().storage_error();
+        log::warn!("could not store a conversation: storage unreachable");
     }
     Ok(())
 }

@@ -1,31 +1,58 @@
 //! Start-up and shutdown of the Telegram mode.
 //!
 //! teloxide's dispatcher panics when its first getMe fails and listens only for SIGINT, so this
-//! module checks the Bot API first (retrying with capped backoff), registers the commands (a
-//! failure is a warning), and turns both SIGINT and SIGTERM into a clean dispatcher shutdown.
+//! module checks the Bot API first (retrying with capped backoff), registers the profile in the
+//! background (a failure is a warning), and turns SIGINT and SIGTERM into a bounded, clean stop.
+//!
+//! The stack a reply goes through: the handlers → [`Delivery`] (retries) → `CacheMe` (getMe
+//! once) → `Throttle` (Telegram's rate limits) → `Bot` (HTTP with `API_TIMEOUT`). Updates come
+//! from long polling or the webhook, through [`Intake`] (counting, flood control).
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
-use teloxide::dispatching::dialogue::Storage as _;
+use futures_util::future::BoxFuture;
+use teloxide::adaptors::CacheMe;
+use teloxide::adaptors::throttle::{Limits, Settings, Throttle};
+use teloxide::dispatching::DefaultKey;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
-use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope, Me, Update, UpdateKind};
-use teloxide::update_listeners::{AsUpdateStream, UpdateListener, polling_default};
+use teloxide::requests::Output;
+use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope};
+use teloxide::update_listeners::webhooks::Options;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
+use tokio::sync::Notify;
 
-use super::storage::ExpiringStorage;
-use super::{HandlerError, Session};
-use crate::config::Config;
+use super::HandlerError;
+use super::delivery::{Delivery, Policy};
+use super::http::{self, Service};
+use super::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
+use super::metrics::Metrics;
+use super::storage::{ExpiringStorage, Store};
+use crate::config::{Config, RateLimits, Receive, StorageConfig};
 use crate::content::{Content, DEFAULT_LANGUAGE, Pack, html};
 use crate::knowledge::{Link, ScarKind};
 
 /// First wait after a failed start-up call; doubled each time up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The longest getUpdates long poll; shorter when `API_TIMEOUT` would cut it off.
+const LONG_POLL: Duration = Duration::from_secs(10);
+
+/// The updates the handler tree answers (asked for explicitly when setting the webhook).
+const ALLOWED_UPDATES: [AllowedUpdate; 4] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::EditedMessage,
+    AllowedUpdate::CallbackQuery,
+    AllowedUpdate::InlineQuery,
+];
+
+/// The Bot API client the handlers run on in production.
+pub type ServiceBot = CacheMe<Throttle<Bot>>;
 
 /// Why the bot could not run.
 #[derive(Debug, thiserror::Error)]
@@ -34,24 +61,110 @@ pub enum RunError {
         "the Bot API rejected TELOXIDE_TOKEN (401 Unauthorized): check the token from @BotFather"
     )]
     InvalidToken,
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+    #[error("STORAGE_URL: {0}")]
+    Storage(String),
 }
 
-/// Builds the bot from the configuration (the API URL honoured for a local Bot API server).
-pub fn bot(config: &Config) -> Bot {
-    let bot = Bot::new(config.token.expose());
-    match &config.api_url {
+/// Builds the bot from the configuration: the API URL honoured for a local Bot API server, and
+/// every request bounded by `API_TIMEOUT`.
+pub fn bot(config: &Config) -> Result<Bot, RunError> {
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(config.api_timeout)
+        .build()
+        .map_err(|e| RunError::Client(e.to_string()))?;
+    let bot = Bot::with_client(config.token.expose(), client);
+    Ok(match &config.api_url {
         Some(url) => bot.set_api_url(url.clone()),
         None => bot,
+    })
+}
+
+/// The conversation storage `STORAGE_URL` asks for.
+fn open_store(config: &Config) -> Result<Store, RunError> {
+    match &config.storage {
+        StorageConfig::Memory => Ok(Store::Memory(ExpiringStorage::new(
+            config.state_ttl,
+            config.state_capacity,
+        ))),
+        StorageConfig::Redis(_) => Err(RunError::Storage("Redis is not wired yet".into())),
+    }
+}
+
+fn throttle_limits(limits: RateLimits) -> Limits {
+    Limits {
+        messages_per_sec_chat: limits.per_chat_per_sec,
+        // teloxide applies this one to private chats and basic groups alike; a private chat is
+        // held by the per-second limit, so only groups feel it.
+        messages_per_min_chat: limits
+            .per_group_per_min
+            .max(limits.per_chat_per_sec.saturating_mul(60)),
+        messages_per_min_channel_or_supergroup: limits.per_group_per_min,
+        messages_per_sec_overall: limits.overall_per_sec,
     }
 }
 
 /// Runs the bot until SIGINT or SIGTERM.
 pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> {
-    let bot = bot(&config);
-    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let raw = bot(&config)?;
+    let shutdown = Arc::new(Notify::new());
     tokio::spawn(signal_notifier(shutdown.clone()));
 
-    let Some(me) = wait_for_api(&bot, &shutdown).await? else {
+    let metrics = Arc::new(Metrics::default());
+    let store = open_store(&config)?;
+    let storage = store.erased();
+    let service = Service::new(metrics.clone(), store);
+    // Fired once the dispatcher has stopped, to close the HTTP server after it.
+    let server_stop = Arc::new(Notify::new());
+    let stopped = {
+        let stop = server_stop.clone();
+        async move { stop.notified().await }
+    };
+
+    // The HTTP server starts first, so /healthz answers 503 while the Bot API is unreachable.
+    let (webhook, server) = match &config.receive {
+        Receive::Polling { metrics_addr } => {
+            let server = match metrics_addr {
+                Some(addr) => Some(
+                    http::serve(*addr, http::routes(service.clone()), stopped)
+                        .await
+                        .map_err(|e| RunError::Listen(*addr, e))?,
+                ),
+                None => None,
+            };
+            (None, server)
+        }
+        Receive::Webhook {
+            url,
+            listen,
+            secret,
+        } => {
+            let mut options = Options::new(*listen, url.clone());
+            let secret = match secret {
+                Some(secret) => secret.expose().to_owned(),
+                None => options.get_or_gen_secret_token().to_owned(),
+            };
+            let (listener, _, router) = http::webhook(options, &secret);
+            let router = router.merge(http::routes(service.clone()));
+            let server = http::serve(*listen, router, stopped)
+                .await
+                .map_err(|e| RunError::Listen(*listen, e))?;
+            (Some((listener, url.clone(), secret)), Some(server))
+        }
+    };
+
+    let throttle = Throttle::spawn_with_settings(
+        raw.clone(),
+        Settings::default()
+            .limits(throttle_limits(config.rate_limits))
+            // Delivery retries 429s itself, within RETRY_FOR; Throttle would retry forever.
+            .no_retry(),
+    );
+    let bot: ServiceBot = CacheMe::new(throttle);
+    let Some(me) = until_ok("getMe", &shutdown, || bot.get_me()).await? else {
         log::info!("stopped before the Bot API answered");
         return Ok(());
     };
@@ -59,71 +172,149 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         "connected as @{}",
         me.user.username.as_deref().unwrap_or("(no username)")
     );
+    service.set_ready();
     // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
     // not hold up the first answer.
     tokio::spawn({
-        let (bot, content) = (bot.clone(), content.clone());
-        async move { register_profile(&bot, &content).await }
+        let (raw, content) = (raw.clone(), content.clone());
+        async move { register_profile(&raw, &content).await }
     });
 
-    let storage = ExpiringStorage::<Session>::new(config.state_ttl, config.state_capacity).erase();
-    let mut dispatcher = Dispatcher::builder(bot.clone(), super::schema())
-        .dependencies(super::dependencies(content, storage))
+    let policy = Policy {
+        give_up_after: config.retry_for,
+        ..Policy::default()
+    };
+    let delivery = Delivery::new(policy, metrics.clone(), storage.clone());
+    let gate = Gate::new(
+        PER_CHAT_LIMIT,
+        metrics,
+        flood_notifier(bot.clone(), delivery.clone(), content.clone()),
+    );
+    let handler = gate.around(super::schema::<ServiceBot>());
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
+        .dependencies(super::dependencies_with(content, storage, delivery))
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
         .error_handler(Arc::new(QuietErrors))
         .build();
 
+    // SIGINT/SIGTERM: stop taking updates, let those in flight finish for SHUTDOWN_GRACE.
+    let out_of_grace = Arc::new(Notify::new());
     let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        shutdown.notified().await;
-        log::info!("stopping: finishing updates in flight");
-        // The dispatcher may not be running yet (IdleShutdownError); try until it is.
-        loop {
-            match token.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+    tokio::spawn({
+        let (shutdown, out_of_grace) = (shutdown.clone(), out_of_grace.clone());
+        let grace = config.shutdown_grace;
+        async move {
+            shutdown.notified().await;
+            log::info!("stopping: finishing updates in flight");
+            // The dispatcher may not be running yet (IdleShutdownError); try until it is.
+            while token.shutdown().is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            tokio::time::sleep(grace).await;
+            out_of_grace.notify_one();
         }
     });
 
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let listener = Quiet(polling_default(bot.clone()).await);
-        let result = dispatcher
-            .try_dispatch_with_listener(listener, Arc::new(QuietErrors))
-            .await;
-        match result {
-            Ok(()) => break,
-            Err(RequestError::Api(ApiError::InvalidToken)) => return Err(RunError::InvalidToken),
-            Err(err) => {
-                log::warn!(
-                    "Bot API unavailable ({}); retrying in {}s",
-                    error_kind(&err),
-                    backoff.as_secs()
-                );
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+    let dispatching = async {
+        match webhook {
+            Some((listener, url, secret)) => {
+                let set = until_ok("setWebhook", &shutdown, || {
+                    raw.set_webhook(url.clone())
+                        .secret_token(secret.clone())
+                        .allowed_updates(ALLOWED_UPDATES)
+                })
+                .await?;
+                if set.is_none() {
+                    return Ok(());
+                }
+                log::info!("webhook set; waiting for updates");
+                // Deliberately no deleteWebhook at the end: another instance may serve it.
+                dispatch(&mut dispatcher, Intake::new(listener, gate)).await
+            }
+            None => {
+                let poll = LONG_POLL.min(config.api_timeout.saturating_sub(Duration::from_secs(1)));
+                let polling = Polling::builder(raw.clone())
+                    .timeout(poll)
+                    .delete_webhook()
+                    .await
+                    .build();
+                dispatch(&mut dispatcher, Intake::new(polling, gate)).await
             }
         }
+    };
+    tokio::select! {
+        result = dispatching => result?,
+        () = out_of_grace.notified() => {
+            log::warn!("updates still in flight after SHUTDOWN_GRACE; stopping anyway");
+        }
+    }
+    server_stop.notify_one();
+    if let Some(server) = server {
+        let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     }
     log::info!("stopped");
     Ok(())
 }
 
-/// Calls getMe until it answers, with capped exponential backoff. `None` if asked to stop first.
-async fn wait_for_api(bot: &Bot, shutdown: &tokio::sync::Notify) -> Result<Option<Me>, RunError> {
+/// Runs the dispatcher over `listener` until it is shut down.
+async fn dispatch<L>(
+    dispatcher: &mut Dispatcher<ServiceBot, HandlerError, DefaultKey>,
+    listener: L,
+) -> Result<(), RunError>
+where
+    L: UpdateListener + Send,
+    L::Err: std::fmt::Debug,
+    QuietErrors: ErrorHandler<L::Err>,
+{
+    // getMe is answered from CacheMe's copy, so this does not fail on the network.
+    match dispatcher
+        .try_dispatch_with_listener(listener, Arc::new(QuietErrors))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(RequestError::Api(ApiError::InvalidToken)) => Err(RunError::InvalidToken),
+        Err(err) => {
+            log::error!("the dispatcher could not start: {}", error_kind(&err));
+            Ok(())
+        }
+    }
+}
+
+/// Sends the flood notice in the background, so the listener never waits on the Bot API.
+fn flood_notifier(bot: ServiceBot, delivery: Arc<Delivery>, content: Arc<Content>) -> Notifier {
+    Box::new(move |chat, language| {
+        let (bot, delivery, content) = (bot.clone(), delivery.clone(), content.clone());
+        tokio::spawn(async move {
+            let text = &content.pack(language.as_deref()).ui.hints.flood;
+            if let Err(err) = delivery
+                .send(Some(chat), bot.send_message(chat, text))
+                .await
+            {
+                log::debug!("could not send the flood notice: {}", error_kind(&err));
+            }
+        });
+    })
+}
+
+/// Makes a start-up call until it answers, with capped exponential backoff. `Ok(None)` if
+/// asked to stop first; a rejected token ends it at once.
+async fn until_ok<Q>(
+    what: &str,
+    shutdown: &Notify,
+    request: impl Fn() -> Q,
+) -> Result<Option<Output<Q>>, RunError>
+where
+    Q: Request<Err = RequestError>,
+{
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match bot.get_me().await {
-            Ok(me) => return Ok(Some(me)),
+        match request().send().await {
+            Ok(output) => return Ok(Some(output)),
             Err(RequestError::Api(ApiError::InvalidToken)) => return Err(RunError::InvalidToken),
             Err(err) => {
                 log::warn!(
-                    "Bot API unreachable ({}); retrying in {}s",
+                    "{what} failed ({}); retrying in {}s",
                     error_kind(&err),
                     backoff.as_secs()
                 );
@@ -270,76 +461,26 @@ pub fn error_kind(err: &RequestError) -> String {
     }
 }
 
-/// An update listener that keeps user text out of the log.
-///
-/// teloxide logs an update it cannot parse (a Bot API newer than it) at ERROR with the whole
-/// update, text included. This drops such updates before the dispatcher sees them and logs only
-/// their id.
-struct Quiet<L>(L);
-
-impl<'a, L> AsUpdateStream<'a> for Quiet<L>
-where
-    L: UpdateListener + Send + 'static,
-    L::Err: Send + 'static,
-{
-    type StreamErr = L::Err;
-    type Stream = BoxStream<'a, Result<Update, L::Err>>;
-
-    fn as_stream(&'a mut self) -> Self::Stream {
-        self.0
-            .as_stream()
-            .filter(|update| {
-                let keep = match update {
-                    Ok(Update {
-                        id,
-                        kind: UpdateKind::Error(_),
-                    }) => {
-                        log::warn!("skipped update {} that teloxide cannot parse", id.0);
-                        false
-                    }
-                    _ => true,
-                };
-                std::future::ready(keep)
-            })
-            .boxed()
-    }
-}
-
-impl<L> UpdateListener for Quiet<L>
-where
-    L: UpdateListener + Send + 'static,
-    L::Err: Send + 'static,
-{
-    type Err = L::Err;
-
-    fn stop_token(&mut self) -> StopToken {
-        self.0.stop_token()
-    }
-
-    fn hint_allowed_updates(&mut self, hint: &mut dyn Iterator<Item = AllowedUpdate>) {
-        self.0.hint_allowed_updates(hint);
-    }
-}
-
 /// Logs errors by kind only: a request error's Debug can carry message text (an invalid
 /// getUpdates answer carries the raw updates).
 struct QuietErrors;
 
 impl ErrorHandler<RequestError> for QuietErrors {
-    fn handle_error(
-        self: Arc<Self>,
-        error: RequestError,
-    ) -> futures_util::future::BoxFuture<'static, ()> {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
         let kind = error_kind(&error);
         Box::pin(async move { log::warn!("polling failed: {kind}") })
     }
 }
 
+/// The webhook listener cannot fail.
+impl ErrorHandler<Infallible> for QuietErrors {
+    fn handle_error(self: Arc<Self>, error: Infallible) -> BoxFuture<'static, ()> {
+        match error {}
+    }
+}
+
 impl ErrorHandler<HandlerError> for QuietErrors {
-    fn handle_error(
-        self: Arc<Self>,
-        error: HandlerError,
-    ) -> futures_util::future::BoxFuture<'static, ()> {
+    fn handle_error(self: Arc<Self>, error: HandlerError) -> BoxFuture<'static, ()> {
         let kind = match error.downcast_ref::<RequestError>() {
             Some(err) => error_kind(err),
             None => "storage or handler error".to_owned(),

@@ -12,9 +12,11 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use moka::notification::RemovalCause;
 use moka::sync::Cache;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
@@ -45,6 +47,8 @@ pub struct ExpiringStorage<D> {
     cache: Cache<ChatId, Entry<D>>,
     ttl: Duration,
     clock: Clock,
+    /// Conversations forgotten for being idle, by moka or by a read that found one too old.
+    expired: Arc<AtomicU64>,
 }
 
 impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
@@ -55,17 +59,32 @@ impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
 
     /// Like [`ExpiringStorage::new`], reading the time from `clock`.
     pub fn with_clock(ttl: Duration, capacity: u64, clock: Clock) -> Arc<Self> {
+        let expired = Arc::new(AtomicU64::new(0));
+        let counter = expired.clone();
         let cache = Cache::builder()
             .time_to_idle(ttl)
             .max_capacity(capacity)
+            .eviction_listener(move |_, _, cause| {
+                if cause == RemovalCause::Expired {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
             .build();
-        Arc::new(Self { cache, ttl, clock })
+        Arc::new(Self {
+            cache,
+            ttl,
+            clock,
+            expired,
+        })
     }
 
     fn read(&self, chat_id: ChatId) -> Option<D> {
         let entry = self.cache.get(&chat_id)?;
         if (self.clock)().saturating_duration_since(entry.written) >= self.ttl {
-            self.cache.invalidate(&chat_id);
+            // Counted here: moka reports an explicit invalidation as such, not as expiry.
+            if self.cache.remove(&chat_id).is_some() {
+                self.expired.fetch_add(1, Ordering::Relaxed);
+            }
             return None;
         }
         Some(entry.value)
@@ -79,6 +98,15 @@ impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Held and expired conversations, for `/metrics`.
+    pub fn stats(&self) -> StorageStats {
+        let active = self.len();
+        StorageStats {
+            active,
+            expired: self.expired.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -127,6 +155,36 @@ impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
     }
 }
 
+/// The conversation storage the bot runs with (`STORAGE_URL`), and what `/healthz` and
+/// `/metrics` ask of it.
+#[derive(Clone)]
+pub enum Store {
+    Memory(Arc<ExpiringStorage<super::Session>>),
+}
+
+impl Store {
+    /// The storage as the handlers use it.
+    pub fn erased(&self) -> Arc<super::SessionStorage> {
+        match self {
+            Self::Memory(storage) => storage.clone().erase(),
+        }
+    }
+
+    /// Whether the storage answers now (memory always does).
+    pub async fn reachable(&self) -> bool {
+        match self {
+            Self::Memory(_) => true,
+        }
+    }
+
+    /// Held and expired conversations; `None` when the storage cannot be asked.
+    pub async fn stats(&self) -> Option<StorageStats> {
+        match self {
+            Self::Memory(storage) => Some(storage.stats()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,8 +200,16 @@ mod tests {
         storage.clone().update_dialogue(chat, 2).await.unwrap();
         tokio::time::advance(Duration::from_secs(59)).await;
         assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(2));
+        assert_eq!(storage.stats().expired, 0);
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), None);
+        assert_eq!(
+            storage.stats(),
+            StorageStats {
+                active: 0,
+                expired: 1
+            }
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,136 @@
+//! The bot's HTTP server: the webhook (when `WEBHOOK_URL` is set), `GET /healthz` and
+//! `GET /metrics`.
+//!
+//! The webhook route is teloxide's (`webhooks-axum`), behind a guard of ours that compares the
+//! `X-Telegram-Bot-Api-Secret-Token` header in constant time: teloxide compares with `!=`, and
+//! a mismatched or missing secret must be a 401 before anything reads the body.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use subtle::ConstantTimeEq;
+use teloxide::update_listeners::UpdateListener;
+use teloxide::update_listeners::webhooks::{self, Options};
+
+use super::metrics::Metrics;
+use super::storage::Store;
+
+/// The header Telegram sends the webhook secret in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// What the health and metrics endpoints report on.
+pub struct Service {
+    metrics: Arc<Metrics>,
+    store: Store,
+    /// Set once the bot knows who it is (getMe answered) and its content is loaded.
+    ready: AtomicBool,
+}
+
+impl Service {
+    pub fn new(metrics: Arc<Metrics>, store: Store) -> Arc<Self> {
+        Arc::new(Self {
+            metrics,
+            store,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// 200 once ready and while the storage answers; 503 otherwise, saying which.
+    async fn health(&self) -> (StatusCode, &'static str) {
+        if !self.ready.load(Ordering::Acquire) {
+            (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+        } else if !self.store.reachable().await {
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n")
+        } else {
+            (StatusCode::OK, "ok\n")
+        }
+    }
+}
+
+/// `/healthz` and `/metrics`.
+pub fn routes(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(service)
+}
+
+async fn healthz(State(service): State<Arc<Service>>) -> (StatusCode, &'static str) {
+    service.health().await
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    let stats = service.store.stats().await;
+    let body = service.metrics.render(stats);
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The webhook: an update listener, a future that resolves when the listener is stopped, and
+/// the route (the path of `options.url`) behind the constant-time secret guard.
+pub fn webhook(
+    options: Options,
+    secret: &str,
+) -> (
+    impl UpdateListener<Err = Infallible> + Send + 'static,
+    impl Future<Output = ()> + Send + 'static,
+    Router,
+) {
+    let options = options.secret_token(secret.to_owned());
+    let (listener, stopped, router) = webhooks::axum_no_setup(options);
+    let secret: Arc<[u8]> = secret.as_bytes().into();
+    let router = router.layer(middleware::from_fn_with_state(secret, require_secret));
+    (listener, stopped, router)
+}
+
+/// Lets a request through only with the right secret header.
+async fn require_secret(State(secret): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(SECRET_HEADER)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    // Lengths may differ in time (the secret's length is not the secret); contents do not.
+    if bool::from(given.ct_eq(&secret)) {
+        next.run(request).await
+    } else {
+        log::debug!("refused a webhook request without the right secret");
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+/// Binds `addr` now (so a taken port is a start-up error) and serves `router` in the
+/// background until `shutdown` resolves.
+pub async fn serve(
+    addr: SocketAddr,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    log::info!("HTTP server listening on {}", listener.local_addr()?);
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        if let Err(err) = served {
+            log::warn!("HTTP server stopped: {err}");
+        }
+    }))
+}

@@ -1,0 +1,243 @@
+//! What comes in: counting updates, dropping the ones nobody should see, and flood control.
+//!
+//! teloxide's dispatcher gives every chat a queue of 64 updates and blocks its intake, for
+//! everyone, while one queue is full. So one chat sending hundreds of messages would stall
+//! every other chat. [`Gate`] counts the updates of each chat between the listener and the end
+//! of their handler, and drops a chat's updates beyond [`PER_CHAT_LIMIT`] before they reach
+//! the dispatcher, telling the chat once per flood. Other chats never wait behind it.
+//!
+//! [`Intake`] wraps any update listener (long polling or the webhook) with the gate, the
+//! update counters, and a filter for updates teloxide cannot parse: it would log those at
+//! ERROR with the whole update, user text included.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use dptree::HandlerDescription;
+use dptree::HandlerSignature;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
+use teloxide::stop::StopToken;
+use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateKind};
+use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
+
+use super::HandlerError;
+use super::metrics::{Metrics, UpdateLabel};
+
+/// Updates of one chat allowed between the listener and the end of their handler. Well under
+/// teloxide's per-chat queue of 64, so that queue never fills and blocks the others.
+pub const PER_CHAT_LIMIT: usize = 16;
+
+/// Sends the flood notice to a chat, in the language its update carried.
+pub type Notifier = Box<dyn Fn(ChatId, Option<String>) + Send + Sync>;
+
+#[derive(Debug, Default)]
+struct Load {
+    in_flight: usize,
+    /// Whether this flood was already announced to the chat.
+    noticed: bool,
+}
+
+/// Per-chat admission of updates; see the module documentation.
+pub struct Gate {
+    limit: usize,
+    chats: Mutex<HashMap<ChatId, Load>>,
+    metrics: Arc<Metrics>,
+    notify: Notifier,
+}
+
+/// The chat an update belongs to (its sender for updates outside a chat, like inline queries).
+fn key(update: &Update) -> Option<ChatId> {
+    update
+        .chat()
+        .map(|chat| chat.id)
+        .or_else(|| update.from().map(|user| ChatId::from(user.id)))
+}
+
+impl Gate {
+    pub fn new(limit: usize, metrics: Arc<Metrics>, notify: Notifier) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            chats: Mutex::default(),
+            metrics,
+            notify,
+        })
+    }
+
+    /// Whether to let `update` through. A dropped one is counted, and the first of a flood
+    /// triggers the notice.
+    pub fn admit(&self, update: &Update) -> bool {
+        let Some(chat) = key(update) else {
+            return true;
+        };
+        let notice = {
+            // A panic elsewhere while holding the lock leaves plain counters: still usable.
+            let mut chats = self.chats.lock().unwrap_or_else(PoisonError::into_inner);
+            let load = chats.entry(chat).or_default();
+            if load.in_flight < self.limit {
+                load.in_flight += 1;
+                return true;
+            }
+            !std::mem::replace(&mut load.noticed, true)
+        };
+        self.metrics.dropped();
+        log::debug!("dropped an update from a chat over its limit");
+        if notice {
+            let language = update.from().and_then(|u| u.language_code.clone());
+            (self.notify)(chat, language);
+        }
+        false
+    }
+
+    /// Marks `update`'s handling as finished.
+    pub fn done(&self, update: &Update) {
+        let Some(chat) = key(update) else {
+            return;
+        };
+        let mut chats = self.chats.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(load) = chats.get_mut(&chat) {
+            load.in_flight = load.in_flight.saturating_sub(1);
+            // The flood is over once the chat's queue drains; a new one gets a new notice.
+            if load.in_flight == 0 {
+                chats.remove(&chat);
+            }
+        }
+    }
+
+    /// The handler tree wrapped so that every update, handled or not, is marked done.
+    pub fn around(
+        self: &Arc<Self>,
+        handler: UpdateHandler<HandlerError>,
+    ) -> UpdateHandler<HandlerError> {
+        let gate = self.clone();
+        let track = dptree::from_fn_with_description(
+            DpHandlerDescription::entry(),
+            move |deps: dptree::di::DependencyMap, cont| {
+                let gate = gate.clone();
+                async move {
+                    let update = deps.try_get::<Update>();
+                    let result = cont(deps).await;
+                    if let Some(update) = update {
+                        gate.done(&update);
+                    }
+                    result
+                }
+            },
+            HandlerSignature::Entry,
+        );
+        track.chain(handler)
+    }
+}
+
+/// An update listener with counting, the parse filter and the gate in front; see the module
+/// documentation.
+pub struct Intake<L> {
+    inner: L,
+    gate: Arc<Gate>,
+}
+
+impl<L> Intake<L> {
+    pub fn new(inner: L, gate: Arc<Gate>) -> Self {
+        Self { inner, gate }
+    }
+}
+
+impl<'a, L> AsUpdateStream<'a> for Intake<L>
+where
+    L: UpdateListener + Send + 'static,
+    L::Err: Send + 'static,
+{
+    type StreamErr = L::Err;
+    type Stream = BoxStream<'a, Result<Update, L::Err>>;
+
+    fn as_stream(&'a mut self) -> Self::Stream {
+        let gate = self.gate.clone();
+        self.inner
+            .as_stream()
+            .filter(move |update| {
+                let keep = match update {
+                    Ok(Update {
+                        id,
+                        kind: UpdateKind::Error(_),
+                    }) => {
+                        gate.metrics.update(UpdateLabel::Other);
+                        log::warn!("skipped update {} that teloxide cannot parse", id.0);
+                        false
+                    }
+                    Ok(update) => {
+                        gate.metrics.update(UpdateLabel::of(update));
+                        gate.admit(update)
+                    }
+                    Err(_) => true,
+                };
+                std::future::ready(keep)
+            })
+            .boxed()
+    }
+}
+
+impl<L> UpdateListener for Intake<L>
+where
+    L: UpdateListener + Send + 'static,
+    L::Err: Send + 'static,
+{
+    type Err = L::Err;
+
+    fn stop_token(&mut self) -> StopToken {
+        self.inner.stop_token()
+    }
+
+    fn hint_allowed_updates(&mut self, hint: &mut dyn Iterator<Item = AllowedUpdate>) {
+        self.inner.hint_allowed_updates(hint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn message(chat: i64, id: i32) -> Update {
+        // From a string: Update's deserializer does not accept a `serde_json::Value`.
+        let json = serde_json::json!({
+            "update_id": id,
+            "message": {
+                "message_id": id, "date": 0, "text": "hi",
+                "chat": {"id": chat, "type": "private", "first_name": "A"},
+                "from": {"id": chat, "is_bot": false, "first_name": "A", "language_code": "ja"}
+            }
+        });
+        serde_json::from_str(&json.to_string()).expect("a valid update")
+    }
+
+    #[test]
+    fn one_flooding_chat_is_capped_and_told_once_per_flood() {
+        let notices = Arc::new(AtomicUsize::new(0));
+        let counted = notices.clone();
+        let gate = Gate::new(
+            3,
+            Arc::default(),
+            Box::new(move |chat, lang| {
+                assert_eq!((chat, lang.as_deref()), (ChatId(1), Some("ja")));
+                counted.fetch_add(1, Ordering::Relaxed);
+            }),
+        );
+        let admitted: Vec<bool> = (0..10).map(|i| gate.admit(&message(1, i))).collect();
+        assert_eq!(admitted.iter().filter(|a| **a).count(), 3);
+        assert_eq!(notices.load(Ordering::Relaxed), 1);
+        // Another chat is not affected.
+        assert!(gate.admit(&message(2, 100)));
+        // The flood drains; the next flood is announced again.
+        for i in 0..3 {
+            gate.done(&message(1, i));
+        }
+        assert!((0..3).all(|i| gate.admit(&message(1, 20 + i))));
+        assert!(!gate.admit(&message(1, 30)));
+        assert_eq!(notices.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            gate.metrics.render(None).matches("dropped_total 8").count(),
+            1
+        );
+    }
+}
