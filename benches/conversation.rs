@@ -128,9 +128,47 @@ fn storage(c: &mut Criterion) {
     });
 }
 
+/// What every update and reply adds in the service layer: the flood gate (a lock and a map
+/// entry per update) and a `/metrics` scrape. Goal: both well under 10 µs.
+fn service(c: &mut Criterion) {
+    use scar_guide::telegram::intake::Gate;
+    use scar_guide::telegram::metrics::Metrics;
+    use std::sync::Arc;
+    use teloxide::types::Update;
+
+    let metrics = Arc::new(Metrics::default());
+    let gate = Gate::new(16, metrics.clone(), Box::new(|_, _| {}));
+    let updates: Vec<Update> = (0..1_000)
+        .map(|i| {
+            let json = serde_json::json!({
+                "update_id": i,
+                "message": {
+                    "message_id": i, "date": 0, "text": "hi",
+                    "chat": {"id": i, "type": "private", "first_name": "A"},
+                    "from": {"id": i, "is_bot": false, "first_name": "A"}
+                }
+            });
+            serde_json::from_str(&json.to_string()).expect("a valid update")
+        })
+        .collect();
+    c.bench_function("service: gate admit then done, 1000 chats", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % updates.len();
+            let update = &updates[i];
+            if gate.admit(black_box(update)) {
+                gate.done(update);
+            }
+        })
+    });
+    c.bench_function("service: render /metrics", |b| {
+        b.iter(|| black_box(metrics.render(None)))
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = steps, storage
+    targets = steps, storage, service
 }
 criterion_main!(benches);

@@ -339,10 +339,10 @@ fn socket_addr(raw: &str, err: fn(String) -> ConfigError) -> Result<SocketAddr, 
 fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Option<Receive> {
     let metrics_addr = get("METRICS_ADDR");
     let Some(raw_url) = get("WEBHOOK_URL") else {
-        for name in ["LISTEN_ADDR", "WEBHOOK_SECRET"] {
-            if get(name).is_some() {
-                problems.0.push(ConfigError::WebhookOnly(name));
-            }
+        // LISTEN_ADDR alone is fine (the container image sets it for both modes); a secret
+        // without a webhook is a sign the webhook was meant to be on.
+        if get("WEBHOOK_SECRET").is_some() {
+            problems.0.push(ConfigError::WebhookOnly("WEBHOOK_SECRET"));
         }
         let metrics_addr = metrics_addr.map(|raw| socket_addr(&raw, ConfigError::BadMetricsAddr));
         let metrics_addr = problems.check(metrics_addr.transpose(), None);
@@ -536,8 +536,8 @@ mod tests {
             ConfigError::BadWebhookUrl(_)
         ));
         assert!(matches!(
-            bad("LISTEN_ADDR", "0.0.0.0:1"),
-            ConfigError::WebhookOnly("LISTEN_ADDR")
+            bad("WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+            ConfigError::WebhookOnly("WEBHOOK_SECRET")
         ));
         assert!(matches!(
             bad("METRICS_ADDR", "localhost"),
