@@ -1,1 +1,540 @@
-//! Conversation state in Redis (being written for issue #4).
+//! Conversation state in Redis, so a conversation survives a restart and several instances
+//! share it.
+//!
+//! It behaves like the in-memory [`ExpiringStorage`](super::storage::ExpiringStorage): a chat
+//! is forgotten once it has been idle for the TTL, and reading it counts as activity.
+//!
+//! # Keys (`<prefix>` is `scar-guide` unless a test isolates itself)
+//! - `<prefix>:session:<chat id>`: the session as JSON, with the TTL as Redis expiry, renewed on
+//!   every read (`GETEX`) and write (`SET .. EX`).
+//! - `<prefix>:sessions`: a sorted set of chat ids scored by when their key expires (unix
+//!   seconds). Redis forgets expired keys silently; this index is how `/metrics` learns how many
+//!   conversations are active and how many expired.
+//! - `<prefix>:expired`: how many conversations expired, shared by all instances.
+//!
+//! Every operation is one Lua script, so the key and the index never disagree, and each reads
+//! the time from Redis (`TIME`), so instances with skewed clocks agree. Needs Redis 6.2+
+//! (`GETEX`).
+//!
+//! # When Redis is away
+//! Nothing connects at start-up: Redis being down then is not fatal. Every call is bounded in
+//! time ([`CALL_DEADLINE`]) so a hung Redis never stalls a handler; the caller gets an error
+//! and can tell the user to try again. The connection is re-established by the next call after
+//! Redis is back, without a restart.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, RedisError, Script};
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::ChatId;
+
+use super::storage::StorageStats;
+
+/// The key prefix in production.
+pub const DEFAULT_PREFIX: &str = "scar-guide";
+
+/// The longest one storage call may take, reconnecting included. A handler waiting longer
+/// than this would feel like a bot that does not answer.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A health check is a yes/no question; a slow answer already means "not healthy".
+const PING_DEADLINE: Duration = Duration::from_secs(1);
+
+/// One attempt to open a TCP connection (and authenticate).
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One command's answer on an open connection.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Every this many writes an instance also sweeps the index, so it cannot grow without bound
+/// when nobody scrapes `/metrics`.
+const SWEEP_EVERY: u64 = 256;
+
+/// A storage call that failed. Neither `Display` nor `Debug` ever shows a stored value or the
+/// URL (which may hold a password).
+#[derive(Debug, thiserror::Error)]
+pub enum RedisStorageError {
+    /// The URL cannot be used; the text says why without repeating it.
+    #[error("the Redis URL {0}")]
+    BadUrl(&'static str),
+    /// No answer: the connection failed or Redis did not reply in time. Worth trying again
+    /// in a moment.
+    #[error("Redis is unreachable ({0})")]
+    Unreachable(&'static str),
+    /// Redis answered with an error (its error code only: the message may quote data).
+    #[error("Redis answered with an error ({0})")]
+    Redis(String),
+    /// A session could not be encoded as JSON.
+    #[error("a conversation could not be encoded as JSON")]
+    Encode,
+}
+
+impl RedisStorageError {
+    /// Whether Redis could not be reached (rather than answering wrongly).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
+
+    /// What a client error means here, without its message (which can quote data).
+    fn from_redis(err: &RedisError) -> Self {
+        if err.is_timeout() {
+            Self::Unreachable("no answer in time")
+        } else if err.is_connection_refusal() {
+            Self::Unreachable("connection refused")
+        } else if err.is_connection_dropped() {
+            Self::Unreachable("connection lost")
+        } else if err.is_io_error() {
+            Self::Unreachable("network error")
+        } else {
+            Self::Redis(err.code().unwrap_or_else(|| err.category()).to_owned())
+        }
+    }
+}
+
+/// Conversation state in Redis; see the module documentation.
+pub struct RedisStorage {
+    client: Client,
+    /// Created on first use rather than in [`RedisStorage::open`]: it must live on the async
+    /// runtime, and is replaced after an error it would not recover from by itself.
+    connection: Mutex<Option<ConnectionManager>>,
+    keys: Keys,
+    /// The TTL in whole seconds, as Redis takes it.
+    ttl_secs: u64,
+    scripts: Scripts,
+    writes: AtomicU64,
+}
+
+impl RedisStorage {
+    /// Validates the URL (`redis://host[:port][/db]` only) without connecting: Redis being
+    /// down at start-up is not fatal, the first call connects.
+    pub fn open(url: &str, ttl: Duration) -> Result<Arc<Self>, RedisStorageError> {
+        Self::with_prefix(url, ttl, DEFAULT_PREFIX)
+    }
+
+    /// Like [`RedisStorage::open`], with keys under `prefix` instead of `scar-guide` (tests
+    /// isolate themselves with it).
+    pub fn with_prefix(
+        url: &str,
+        ttl: Duration,
+        prefix: &str,
+    ) -> Result<Arc<Self>, RedisStorageError> {
+        let client = validate_url(url)?;
+        Ok(Arc::new(Self {
+            client,
+            connection: Mutex::new(None),
+            keys: Keys::new(prefix),
+            ttl_secs: ttl_secs(ttl),
+            scripts: Scripts::new(),
+            writes: AtomicU64::new(0),
+        }))
+    }
+
+    /// Whether Redis answers `PING` within about a second.
+    pub async fn ping(&self) -> bool {
+        self.call(PING_DEADLINE, |mut connection| async move {
+            ::redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+        })
+        .await
+        .is_ok()
+    }
+
+    /// Active conversations and those expired so far (by any instance). Counts the
+    /// conversations that expired since the last look first.
+    pub async fn stats(&self) -> Result<StorageStats, RedisStorageError> {
+        let mut invocation = self.scripts.stats.prepare_invoke();
+        invocation.key(&self.keys.index).key(&self.keys.expired);
+        let invocation = &invocation;
+        let (active, expired): (u64, u64) = self
+            .call(CALL_DEADLINE, |mut connection| async move {
+                invocation.invoke_async(&mut connection).await
+            })
+            .await?;
+        Ok(StorageStats { active, expired })
+    }
+
+    async fn read(&self, chat_id: ChatId) -> Result<Option<String>, RedisStorageError> {
+        let mut invocation = self.scripts.get.prepare_invoke();
+        self.keys.add(&mut invocation, chat_id);
+        invocation.arg(chat_id.0).arg(self.ttl_secs);
+        let invocation = &invocation;
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            invocation.invoke_async(&mut connection).await
+        })
+        .await
+    }
+
+    async fn write(&self, chat_id: ChatId, json: String) -> Result<(), RedisStorageError> {
+        let sweep = self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1;
+        let mut invocation = self.scripts.update.prepare_invoke();
+        self.keys.add(&mut invocation, chat_id);
+        invocation
+            .arg(chat_id.0)
+            .arg(self.ttl_secs)
+            .arg(json)
+            .arg(u8::from(sweep));
+        let invocation = &invocation;
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            invocation.invoke_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
+    async fn remove(&self, chat_id: ChatId) -> Result<(), RedisStorageError> {
+        let mut invocation = self.scripts.remove.prepare_invoke();
+        self.keys.add(&mut invocation, chat_id);
+        invocation.arg(chat_id.0);
+        let invocation = &invocation;
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            invocation.invoke_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
+    /// Runs `op` on the connection within `deadline`.
+    ///
+    /// The connection manager reports a lost connection to the call that finds it and only
+    /// then reconnects; without a second attempt the first call after an outage would fail
+    /// even though Redis is back. Every script is idempotent, so repeating one is safe.
+    async fn call<T, F, Fut>(&self, deadline: Duration, op: F) -> Result<T, RedisStorageError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let attempts = async {
+            let mut retried = false;
+            loop {
+                let connection = self.connection()?;
+                match op(connection).await {
+                    Ok(value) => return Ok(value),
+                    Err(err) if !retried && err.is_io_error() && !err.is_timeout() => {
+                        log::debug!("Redis connection lost; trying once more");
+                        retried = true;
+                    }
+                    Err(err) => {
+                        self.after_error(&err);
+                        return Err(RedisStorageError::from_redis(&err));
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(deadline, attempts)
+            .await
+            .unwrap_or(Err(RedisStorageError::Unreachable("no answer in time")))
+    }
+
+    fn connection(&self) -> Result<ConnectionManager, RedisStorageError> {
+        let mut slot = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        // One attempt per call (no backoff inside the manager): the caller has a deadline,
+        // and the next call tries again anyway.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let connection = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            .map_err(|err| RedisStorageError::from_redis(&err))?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// The manager reconnects by itself after network errors only. A failed handshake (wrong
+    /// password, `LOADING` while Redis restarts, a replica after failover) would otherwise
+    /// fail every later call, so any other error starts over with a fresh connection.
+    fn after_error(&self, err: &RedisError) {
+        if !err.is_io_error() {
+            *self
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
+        }
+    }
+}
+
+impl fmt::Debug for RedisStorage {
+    /// Without the client: its URL may hold a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStorage")
+            .field("prefix", &self.keys.prefix)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D> Storage<D> for RedisStorage
+where
+    D: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Error = RedisStorageError;
+
+    /// Removing a chat that is not there is not an error: `/forget` must always succeed.
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), Self::Error>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move { self.remove(chat_id).await })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: D,
+    ) -> BoxFuture<'static, Result<(), Self::Error>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move {
+            let json = serde_json::to_string(&dialogue).map_err(|_| RedisStorageError::Encode)?;
+            self.write(chat_id, json).await
+        })
+    }
+
+    /// A stored session this version cannot read (written by another version of the bot) is
+    /// treated as absent: the chat starts over instead of being told "try again" until the TTL
+    /// passes.
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<D>, Self::Error>> {
+        Box::pin(async move {
+            let Some(json) = self.read(chat_id).await? else {
+                return Ok(None);
+            };
+            match serde_json::from_str(&json) {
+                Ok(dialogue) => Ok(Some(dialogue)),
+                Err(err) => {
+                    // The category and position only: the message itself can quote the value.
+                    log::warn!(
+                        "a stored conversation could not be read ({:?} error at line {}, column {}); starting it over",
+                        err.classify(),
+                        err.line(),
+                        err.column()
+                    );
+                    Ok(None)
+                }
+            }
+        })
+    }
+}
+
+/// Checks that `url` is one this storage can use and builds its client, without connecting.
+fn validate_url(url: &str) -> Result<Client, RedisStorageError> {
+    let parsed = url::Url::parse(url).map_err(|_| RedisStorageError::BadUrl("is not a URL"))?;
+    match parsed.scheme() {
+        "redis" => {}
+        "rediss" => {
+            return Err(RedisStorageError::BadUrl(
+                "uses rediss:// (TLS), which this build does not support: use redis://",
+            ));
+        }
+        _ => {
+            return Err(RedisStorageError::BadUrl(
+                "must start with redis:// (like redis://127.0.0.1:6379/0)",
+            ));
+        }
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(RedisStorageError::BadUrl(
+            "has no host (like redis://127.0.0.1:6379)",
+        ));
+    }
+    let db = parsed.path().trim_start_matches('/');
+    if !db.is_empty() && db.parse::<u16>().is_err() {
+        return Err(RedisStorageError::BadUrl(
+            "path must be a database number (like /0)",
+        ));
+    }
+    Client::open(url).map_err(|_| RedisStorageError::BadUrl("is not a valid Redis URL"))
+}
+
+/// The TTL as Redis takes it: whole seconds, rounded up, at least one.
+fn ttl_secs(ttl: Duration) -> u64 {
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+/// The key names under one prefix.
+struct Keys {
+    prefix: String,
+    index: String,
+    expired: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            index: format!("{prefix}:sessions"),
+            expired: format!("{prefix}:expired"),
+        }
+    }
+
+    fn session(&self, chat_id: ChatId) -> String {
+        format!("{}:session:{}", self.prefix, chat_id.0)
+    }
+
+    /// The keys every per-chat script takes, in the order `PRELUDE` expects.
+    fn add(&self, invocation: &mut ::redis::ScriptInvocation<'_>, chat_id: ChatId) {
+        invocation
+            .key(&self.index)
+            .key(&self.expired)
+            .key(self.session(chat_id));
+    }
+}
+
+/// Shared by every script. KEYS[1] is the index, KEYS[2] the expired counter, KEYS[3] the
+/// session key; ARGV[1] the chat id, ARGV[2] the TTL in seconds.
+const PRELUDE: &str = r"
+local index, expired, session = KEYS[1], KEYS[2], KEYS[3]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+
+-- Counts and unlists every chat whose key has expired.
+local function sweep()
+  local gone = redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. now)
+  if gone > 0 then redis.call('INCRBY', expired, gone) end
+end
+
+-- A chat whose key lapsed before a sweep saw it is counted before it is written or removed
+-- again, so the count does not depend on when /metrics was scraped.
+local function retire()
+  if redis.call('EXISTS', session) == 1 then return end
+  local score = redis.call('ZSCORE', index, ARGV[1])
+  if score and tonumber(score) < now then redis.call('INCR', expired) end
+  redis.call('ZREM', index, ARGV[1])
+end
+";
+
+/// `GETEX` renews the expiry: reading a conversation is activity, as in memory.
+const GET: &str = r"
+local value = redis.call('GETEX', session, 'EX', ARGV[2])
+if value then
+  redis.call('ZADD', index, now + tonumber(ARGV[2]), ARGV[1])
+else
+  retire()
+end
+return value
+";
+
+/// ARGV[3] is the JSON, ARGV[4] `1` to sweep the index too.
+const UPDATE: &str = r"
+retire()
+redis.call('SET', session, ARGV[3], 'EX', ARGV[2])
+redis.call('ZADD', index, now + tonumber(ARGV[2]), ARGV[1])
+if ARGV[4] == '1' then sweep() end
+return 1
+";
+
+const REMOVE: &str = r"
+retire()
+redis.call('DEL', session)
+redis.call('ZREM', index, ARGV[1])
+return 1
+";
+
+/// Takes only KEYS[1] and KEYS[2]; returns `{active, expired}`.
+const STATS: &str = r"
+sweep()
+return {redis.call('ZCARD', index), tonumber(redis.call('GET', expired) or '0')}
+";
+
+struct Scripts {
+    get: Script,
+    update: Script,
+    remove: Script,
+    stats: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let script = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
+        Self {
+            get: script(GET),
+            update: script(UPDATE),
+            remove: script(REMOVE),
+            stats: script(STATS),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_named_by_prefix_and_chat() {
+        let keys = Keys::new("scar-guide");
+        assert_eq!(
+            keys.session(ChatId(-1001234)),
+            "scar-guide:session:-1001234"
+        );
+        assert_eq!(keys.index, "scar-guide:sessions");
+        assert_eq!(keys.expired, "scar-guide:expired");
+    }
+
+    #[test]
+    fn ttl_is_whole_seconds_rounded_up_at_least_one() {
+        assert_eq!(ttl_secs(Duration::from_secs(86_400)), 86_400);
+        assert_eq!(ttl_secs(Duration::from_millis(1_500)), 2);
+        assert_eq!(ttl_secs(Duration::from_millis(1)), 1);
+        assert_eq!(ttl_secs(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn accepts_redis_urls() {
+        for url in [
+            "redis://127.0.0.1",
+            "redis://127.0.0.1:6379",
+            "redis://localhost:6379/2",
+            "redis://:secret@redis.internal:6380/0",
+            "redis://user:secret@[::1]:6379",
+        ] {
+            assert!(validate_url(url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn refuses_other_urls_without_repeating_them() {
+        for url in [
+            "",
+            "127.0.0.1:6379",
+            "memory",
+            "http://127.0.0.1:6379",
+            "rediss://:hunter2@127.0.0.1:6379",
+            "redis+unix:///tmp/redis.sock",
+            "redis://:hunter2@127.0.0.1:6379/zero",
+            "redis://:hunter2@/0",
+        ] {
+            let err = validate_url(url).map(drop).expect_err(url);
+            let shown = format!("{err} {err:?}");
+            assert!(
+                matches!(err, RedisStorageError::BadUrl(_)),
+                "{url}: {shown}"
+            );
+            assert!(!shown.contains("hunter2"), "{url}: {shown}");
+        }
+    }
+
+    #[test]
+    fn open_does_not_connect() {
+        // Nothing listens on port 1; opening must still succeed.
+        let storage = RedisStorage::open("redis://127.0.0.1:1", Duration::from_secs(60));
+        assert!(storage.is_ok());
+    }
+}

@@ -160,6 +160,7 @@ impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
 #[derive(Clone)]
 pub enum Store {
     Memory(Arc<ExpiringStorage<super::Session>>),
+    Redis(Arc<super::redis::RedisStorage>),
 }
 
 impl Store {
@@ -167,6 +168,7 @@ impl Store {
     pub fn erased(&self) -> Arc<super::SessionStorage> {
         match self {
             Self::Memory(storage) => storage.clone().erase(),
+            Self::Redis(storage) => Storage::<super::Session>::erase(storage.clone()),
         }
     }
 
@@ -174,6 +176,7 @@ impl Store {
     pub async fn reachable(&self) -> bool {
         match self {
             Self::Memory(_) => true,
+            Self::Redis(storage) => storage.ping().await,
         }
     }
 
@@ -181,6 +184,7 @@ impl Store {
     pub async fn stats(&self) -> Option<StorageStats> {
         match self {
             Self::Memory(storage) => Some(storage.stats()),
+            Self::Redis(storage) => storage.stats().await.ok(),
         }
     }
 }
