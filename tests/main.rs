@@ -1,7 +1,8 @@
-//! All integration tests compile into one binary sharing the harness in `util.rs` and the fake
-//! Bot API server in `fake_api.rs`.
+//! All integration tests compile into one binary sharing the harness in `util.rs`, the fake
+//! Bot API server in `fake_api.rs` and the harness for running the binary in `harness.rs`.
 
 mod fake_api;
+mod harness;
 mod util;
 
 mod binary;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use dptree::HandlerDescription;
 use dptree::HandlerSignature;
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
 use teloxide::stop::StopToken;
@@ -135,11 +136,27 @@ impl Gate {
 pub struct Intake<L> {
     inner: L,
     gate: Arc<Gate>,
+    /// Ends the stream when it resolves (see [`Intake::until`]).
+    until: Option<BoxFuture<'static, ()>>,
 }
 
 impl<L> Intake<L> {
     pub fn new(inner: L, gate: Arc<Gate>) -> Self {
-        Self { inner, gate }
+        Self {
+            inner,
+            gate,
+            until: None,
+        }
+    }
+
+    /// Ends the update stream when `stopped` resolves. teloxide's webhook stream only ends
+    /// when another request arrives after the stop, so without this a shutdown would wait for
+    /// Telegram's next post (or the whole grace period).
+    pub fn until(self, stopped: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self {
+            until: Some(Box::pin(stopped)),
+            ..self
+        }
     }
 }
 
@@ -153,8 +170,13 @@ where
 
     fn as_stream(&'a mut self) -> Self::Stream {
         let gate = self.gate.clone();
-        self.inner
-            .as_stream()
+        let until = self.until.take();
+        let stream = self.inner.as_stream();
+        let stream = match until {
+            Some(stopped) => stream.take_until(stopped).boxed(),
+            None => stream.boxed(),
+        };
+        stream
             .filter(move |update| {
                 let keep = match update {
                     Ok(Update {

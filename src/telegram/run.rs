@@ -90,7 +90,12 @@ fn open_store(config: &Config) -> Result<Store, RunError> {
             config.state_ttl,
             config.state_capacity,
         ))),
-        StorageConfig::Redis(_) => Err(RunError::Storage("Redis is not wired yet".into())),
+        // Opening does not connect: Redis down at start-up is an outage like any other.
+        StorageConfig::Redis(url) => {
+            super::redis::RedisStorage::open(url.expose(), config.state_ttl)
+                .map(Store::Redis)
+                .map_err(|e| RunError::Storage(e.to_string()))
+        }
     }
 }
 
@@ -117,6 +122,24 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
     let store = open_store(&config)?;
     let storage = store.erased();
     let service = Service::new(metrics.clone(), store);
+    let throttle = Throttle::spawn_with_settings(
+        raw.clone(),
+        Settings::default()
+            .limits(throttle_limits(config.rate_limits))
+            // Delivery retries 429s itself, within RETRY_FOR; Throttle would retry forever.
+            .no_retry(),
+    );
+    let bot: ServiceBot = CacheMe::new(throttle);
+    let policy = Policy {
+        give_up_after: config.retry_for,
+        ..Policy::default()
+    };
+    let delivery = Delivery::new(policy, metrics.clone(), storage.clone());
+    let gate = Gate::new(
+        PER_CHAT_LIMIT,
+        metrics.clone(),
+        flood_notifier(bot.clone(), delivery.clone(), content.clone()),
+    );
     // Fired once the dispatcher has stopped, to close the HTTP server after it.
     let server_stop = Arc::new(Notify::new());
     let stopped = {
@@ -147,23 +170,16 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 Some(secret) => secret.expose().to_owned(),
                 None => options.get_or_gen_secret_token().to_owned(),
             };
-            let (listener, _, router) = http::webhook(options, &secret);
+            let (listener, listener_stopped, router) = http::webhook(options, &secret);
             let router = router.merge(http::routes(service.clone()));
             let server = http::serve(*listen, router, stopped)
                 .await
                 .map_err(|e| RunError::Listen(*listen, e))?;
+            let listener = Intake::new(listener, gate.clone()).until(listener_stopped);
             (Some((listener, url.clone(), secret)), Some(server))
         }
     };
 
-    let throttle = Throttle::spawn_with_settings(
-        raw.clone(),
-        Settings::default()
-            .limits(throttle_limits(config.rate_limits))
-            // Delivery retries 429s itself, within RETRY_FOR; Throttle would retry forever.
-            .no_retry(),
-    );
-    let bot: ServiceBot = CacheMe::new(throttle);
     let Some(me) = until_ok("getMe", &shutdown, || bot.get_me()).await? else {
         log::info!("stopped before the Bot API answered");
         return Ok(());
@@ -180,16 +196,6 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         async move { register_profile(&raw, &content).await }
     });
 
-    let policy = Policy {
-        give_up_after: config.retry_for,
-        ..Policy::default()
-    };
-    let delivery = Delivery::new(policy, metrics.clone(), storage.clone());
-    let gate = Gate::new(
-        PER_CHAT_LIMIT,
-        metrics,
-        flood_notifier(bot.clone(), delivery.clone(), content.clone()),
-    );
     let handler = gate.around(super::schema::<ServiceBot>());
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(super::dependencies_with(content, storage, delivery))
@@ -230,7 +236,7 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 }
                 log::info!("webhook set; waiting for updates");
                 // Deliberately no deleteWebhook at the end: another instance may serve it.
-                dispatch(&mut dispatcher, Intake::new(listener, gate)).await
+                dispatch(&mut dispatcher, listener).await
             }
             None => {
                 let poll = LONG_POLL.min(config.api_timeout.saturating_sub(Duration::from_secs(1)));
