@@ -9,7 +9,8 @@
 //!   to be delivered, and at the end checks that nothing was delivered twice unless the fake
 //!   gave no answer the first time.
 //! - [`http`], [`Metrics`] and [`free_addr`] reach the bot's own HTTP server (/healthz,
-//!   /metrics, the webhook).
+//!   /metrics, the webhook); a [`Webhook`] posts updates there as Telegram does, and a
+//!   [`PrivateChat`] sent [`via`](PrivateChat::via) one talks to the bot that way.
 //!
 //! Every wait polls with a deadline and fails saying what it waited for.
 
@@ -20,7 +21,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -28,9 +29,9 @@ use std::time::{Duration, Instant};
 use scar_guide::content::{Content, Pack, html};
 use scar_guide::conversation::{Action, Conversation, Input, Outcome, State};
 use scar_guide::telegram::{self, callback};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::fake_api::{Delivery, FakeTelegram, SentMessage, TOKEN, TgUser};
+use crate::fake_api::{Delivery, FakeTelegram, SentMessage, TOKEN, TgUser, bot_user, unix_now};
 use crate::util::{content, expected_messages, keyboard_buttons};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
@@ -442,6 +443,77 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
     })
 }
 
+// --- The webhook -------------------------------------------------------------------------------
+
+/// A bot's webhook endpoint, reached the way Telegram reaches it.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// The bot's `LISTEN_ADDR`.
+    pub addr: String,
+    /// The path of its `WEBHOOK_URL`.
+    pub path: String,
+    /// Its `WEBHOOK_SECRET`.
+    pub secret: String,
+}
+
+impl Webhook {
+    /// POSTs `update` with the secret header; fails unless the bot takes it (200).
+    pub fn post(&self, update: &Value) {
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-telegram-bot-api-secret-token", self.secret.as_str()),
+        ];
+        let answer = http(
+            &self.addr,
+            "POST",
+            &self.path,
+            &headers,
+            update.to_string().as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("POST {} on {}: {e}", self.path, self.addr));
+        assert_eq!(
+            answer.status, 200,
+            "POST {} on {}: {answer:?}",
+            self.path, self.addr
+        );
+    }
+}
+
+/// The update Telegram posts when `user` taps the button with `data` under the bot's message
+/// `message_id` (which reads `shown`): the callback query `query` that
+/// [`FakeTelegram::user_taps`] registered, in the shape it queues for getUpdates.
+fn tap_update(
+    user: &TgUser,
+    message_id: i64,
+    shown: &SentMessage,
+    query: &str,
+    data: &str,
+) -> Value {
+    // Posted updates are numbered apart from the fake's queue (which counts from 1), within
+    // the u32 teloxide reads; nothing but a log reads the id of an update that is not polled.
+    static NEXT_ID: AtomicI64 = AtomicI64::new(2_000_000_000);
+    let mut message = json!({
+        "message_id": message_id,
+        "date": unix_now(),
+        "chat": user.private_chat(),
+        "from": bot_user(),
+        "text": shown.text,
+    });
+    if !shown.markup.is_null() {
+        message["reply_markup"] = shown.markup.clone();
+    }
+    json!({
+        "update_id": NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        "callback_query": {
+            "id": query,
+            "from": user.json(),
+            "message": message,
+            "chat_instance": format!("-{}", user.id),
+            "data": data,
+        }
+    })
+}
+
 // --- Metrics -------------------------------------------------------------------------------------
 
 /// A /metrics page in the Prometheus text format.
@@ -545,6 +617,8 @@ pub struct PrivateChat {
     retired: usize,
     /// The callback queries of the taps so far.
     queries: Vec<String>,
+    /// Where the user's updates go: a bot's webhook, or (`None`) the fake's getUpdates queue.
+    route: Option<Webhook>,
 }
 
 /// The real content, for the packs the chats speak.
@@ -603,7 +677,14 @@ impl PrivateChat {
             edits: 0,
             retired: 0,
             queries: Vec::new(),
+            route: None,
         }
+    }
+
+    /// From now on the user's messages and taps are posted to `webhook` (`None`: queued for
+    /// getUpdates again), so a test can hand each action to a bot instance of its choice.
+    pub fn via(&mut self, webhook: Option<&Webhook>) {
+        self.route = webhook.cloned();
     }
 
     /// Shows the tail of `bot`'s log when a wait fails.
@@ -628,7 +709,12 @@ impl PrivateChat {
     /// The user sends all `texts` at once; waits for the bot's replies to all of them.
     pub fn send_all(&mut self, api: &FakeTelegram, texts: &[&str]) -> Vec<Outcome> {
         for text in texts {
-            api.user_sends(&self.user, text);
+            match &self.route {
+                Some(webhook) => webhook.post(&api.message_update(&self.user, text)),
+                None => {
+                    api.user_sends(&self.user, text);
+                }
+            }
         }
         self.expect_replies(api, texts)
     }
@@ -685,7 +771,12 @@ impl PrivateChat {
         let action = callback::parse(&data)
             .unwrap_or_else(|| panic!("{data:?} is not a button the bot makes"));
         let outcome = self.conversation().step(&self.state, Input::Tap(action));
+        // Also queued for getUpdates, where no one polls while a webhook is set (Telegram
+        // refuses getUpdates then).
         let query = api.user_taps(&self.user, menu, &data);
+        if let Some(webhook) = &self.route {
+            webhook.post(&tap_update(&self.user, menu, &shown, &query, &data));
+        }
         self.queries.push(query.clone());
         let what = format!("the reply to a tap on {action:?}");
         let in_place = outcome.cards.is_empty() && outcome.language.is_none();

@@ -1,7 +1,9 @@
 //! The Redis storage against a real `redis-server`: shared between instances, expiring like the
 //! in-memory storage, failing fast while Redis is down or hung and recovering by itself. Then
-//! the compiled bot with `STORAGE_URL`: a conversation outlives a killed process, and while
-//! Redis is down the user is asked to try again and `/healthz` says 503.
+//! the compiled bot with `STORAGE_URL`: a conversation outlives a killed process, two
+//! instances behind one webhook carry one conversation between them (and one of them stopping
+//! leaves the webhook to the other), and while Redis is down the user is asked to try again and
+//! `/healthz` says 503.
 //!
 //! Each test starts its own server on a free loopback port with a throw-away directory, so
 //! tests run in parallel and never touch a developer's Redis. Without the `redis-server`
@@ -15,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use scar_guide::conversation::State;
-use scar_guide::knowledge::ScarKind;
+use scar_guide::conversation::{Action, State};
+use scar_guide::knowledge::{ScarKind, Topic};
 use scar_guide::telegram::Session;
 use scar_guide::telegram::redis::{RedisStorage, RedisStorageError};
 use scar_guide::telegram::storage::StorageStats;
@@ -25,7 +27,7 @@ use teloxide::types::{ChatId, MessageId};
 
 use crate::fake_api::{FakeTelegram, TgUser};
 use crate::harness::{
-    BotProcess, Metrics, Pick, PrivateChat, free_addr, pack, wait_for_http, wait_until,
+    BotProcess, Metrics, Pick, PrivateChat, Webhook, free_addr, pack, wait_for_http, wait_until,
 };
 
 /// The longest a wait for the server may take before the test fails.
@@ -636,6 +638,97 @@ fn a_conversation_continues_in_a_second_process_after_the_first_is_killed() {
     chat.tap(&api, Pick::First);
     chat.check(&api);
     let output = second.stop_cleanly(STOP);
+    assert!(!output.contains("unreachable"), "{output}");
+}
+
+/// The webhook both instances of the shared-webhook test register.
+const WEBHOOK_URL: &str = "https://example.test/tg/hook";
+const WEBHOOK_SECRET: &str = "shared_webhook_secret-0123456789_abcdefgh";
+
+/// The replies an instance's /metrics counts.
+fn replies(addr: &str) -> f64 {
+    Metrics::fetch(addr).sum("scar_guide_replies_total")
+}
+
+#[test]
+fn two_instances_behind_one_webhook_share_the_conversation() {
+    let Some(server) = redis_server() else { return };
+    let api = FakeTelegram::start();
+    let url = server.url();
+    // One webhook in front of two instances, as a load balancer would spread it.
+    let start = |addr: &str| {
+        let mut env = bot_env(&url);
+        env.extend([
+            ("WEBHOOK_URL", WEBHOOK_URL),
+            ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("LISTEN_ADDR", addr),
+        ]);
+        let bot = BotProcess::start(&api, &env);
+        wait_for_http(addr, "/healthz", BOT_DEADLINE, "200", |r| r.status == 200);
+        let webhook = Webhook {
+            addr: addr.to_owned(),
+            path: "/tg/hook".to_owned(),
+            secret: WEBHOOK_SECRET.to_owned(),
+        };
+        (bot, webhook)
+    };
+    let (addr_a, addr_b) = (free_addr(), free_addr());
+    let (mut a, hook_a) = start(&addr_a);
+    let (mut b, hook_b) = start(&addr_b);
+    api.wait_for_call("both setWebhook calls", BOT_DEADLINE, |calls| {
+        (calls.iter().filter(|c| c.method == "setwebhook").count() == 2).then_some(())
+    });
+
+    let mut chat = PrivateChat::new(TgUser::new(USER, "Ada", "en"));
+    chat.deadline = Duration::from_secs(10);
+    let mut raw = server.raw();
+    // Each step goes to the other instance than the one before, once the state the last one
+    // saved is in Redis (it saves after replying): what the conversation core expects at each
+    // step is right only if the instance taking it read what the other one wrote.
+    let on = |bot: &BotProcess, webhook: &Webhook, chat: &mut PrivateChat| {
+        chat.watch(bot);
+        chat.via(Some(webhook));
+    };
+    on(&a, &hook_a, &mut chat);
+    chat.send(&api, "/start");
+    wait_until_stored(&mut raw, &chat);
+    on(&b, &hook_b, &mut chat);
+    chat.tap(&api, Pick::Action(Action::Topic(Topic::Identify)));
+    wait_until_stored(&mut raw, &chat);
+    on(&a, &hook_a, &mut chat);
+    chat.tap(&api, Pick::Action(Action::Toggle(ScarKind::Dents)));
+    wait_until_stored(&mut raw, &chat);
+    // Typed words that tick another kind, on top of the one ticked on the other instance.
+    let redness = &pack("en").scars.get(ScarKind::Redness).keywords[0];
+    on(&b, &hook_b, &mut chat);
+    chat.send(&api, &format!("and {redness} marks"));
+    assert!(
+        matches!(&chat.state, State::Identify { picked }
+            if picked.contains(&ScarKind::Dents) && picked.contains(&ScarKind::Redness)),
+        "the typed answer ticks a second kind: {:?}",
+        chat.state
+    );
+    wait_until_stored(&mut raw, &chat);
+    for (name, addr) in [("A", &addr_a), ("B", &addr_b)] {
+        assert!(replies(addr) >= 1.0, "instance {name} answered no step");
+    }
+
+    // A stops (a deploy): the webhook stays, and B carries on alone.
+    a.stop_cleanly(STOP);
+    let deleted = api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "deletewebhook")
+        .count();
+    assert_eq!(deleted, 0, "deleteWebhook calls");
+    assert!(api.webhook().is_some(), "the webhook is still set");
+    let before = replies(&addr_b);
+    on(&b, &hook_b, &mut chat);
+    chat.tap(&api, Pick::Action(Action::Done));
+    chat.tap(&api, Pick::First);
+    assert!(replies(&addr_b) > before, "B answered after A stopped");
+    chat.check(&api);
+    let output = b.stop_cleanly(STOP);
     assert!(!output.contains("unreachable"), "{output}");
 }
 
