@@ -239,12 +239,17 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 dispatch(&mut dispatcher, listener).await
             }
             None => {
+                // A webhook left from webhook mode would make getUpdates fail (409). Deleting
+                // is idempotent; done here rather than by teloxide's builder, which tries once
+                // and logs the error's Debug.
+                if until_ok("deleteWebhook", &shutdown, || raw.delete_webhook())
+                    .await?
+                    .is_none()
+                {
+                    return Ok(());
+                }
                 let poll = LONG_POLL.min(config.api_timeout.saturating_sub(Duration::from_secs(1)));
-                let polling = Polling::builder(raw.clone())
-                    .timeout(poll)
-                    .delete_webhook()
-                    .await
-                    .build();
+                let polling = Polling::builder(raw.clone()).timeout(poll).build();
                 dispatch(&mut dispatcher, Intake::new(polling, gate)).await
             }
         }
