@@ -233,7 +233,8 @@ impl Config {
             duration(
                 "API_TIMEOUT",
                 get("API_TIMEOUT"),
-                (Duration::from_secs(1), Duration::from_secs(600), "10m"),
+                // At least 2 s: the long poll is a second shorter, and must not be zero.
+                (Duration::from_secs(2), Duration::from_secs(600), "10m"),
             ),
             None,
         );
@@ -353,6 +354,8 @@ fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Op
             && u.host_str().is_some_and(|h| !h.is_empty())
             && u.port_or_known_default()
                 .is_some_and(|p| WEBHOOK_PORTS.contains(&p))
+            // The path becomes an axum route, where ':' and '*' start parameters.
+            && !u.path().split('/').any(|seg| seg.starts_with([':', '*']))
     });
     let url = problems.check(
         url.map(Some).ok_or(ConfigError::BadWebhookUrl(raw_url)),
@@ -401,7 +404,10 @@ fn storage(raw: Option<String>) -> Result<StorageConfig, ConfigError> {
     };
     match url::Url::parse(&raw) {
         Ok(url) if url.scheme() == "redis" && url.host_str().is_some_and(|h| !h.is_empty()) => {
-            Ok(StorageConfig::Redis(Secret(raw)))
+            // The Redis client's own checks (the database number…), without connecting.
+            crate::telegram::redis::RedisStorage::open(&raw, DEFAULT_STATE_TTL)
+                .map(|_| StorageConfig::Redis(Secret(raw)))
+                .map_err(|e| ConfigError::BadStorageUrl(format!("{} ({e})", shown(&url))))
         }
         Ok(url) => Err(ConfigError::BadStorageUrl(shown(&url))),
         Err(e) => Err(ConfigError::BadStorageUrl(format!("not a URL ({e})"))),
@@ -542,6 +548,18 @@ mod tests {
         assert!(matches!(
             bad("METRICS_ADDR", "localhost"),
             ConfigError::BadMetricsAddr(_)
+        ));
+        assert!(matches!(
+            bad("WEBHOOK_URL", "https://x.org/:hook"),
+            ConfigError::BadWebhookUrl(_)
+        ));
+        assert!(matches!(
+            bad("API_TIMEOUT", "1s"),
+            ConfigError::BadDuration("API_TIMEOUT", ..)
+        ));
+        assert!(matches!(
+            bad("STORAGE_URL", "redis://db/not-a-number"),
+            ConfigError::BadStorageUrl(_)
         ));
         assert!(matches!(
             bad("STORAGE_URL", "postgres://db"),

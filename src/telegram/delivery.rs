@@ -2,9 +2,11 @@
 //!
 //! teloxide's `Bot` makes one attempt per call, so a 429 or a dropped connection in the middle
 //! of a reply loses it. This repeats a call while that is safe and useful:
-//! - 429: wait the `retry_after` Telegram asks for (Throttle is told too, and holds the chat);
+//! - 429: wait the `retry_after` Telegram asks for (Throttle hears of it too, and pauses all
+//!   sending for that long, as Telegram expects);
 //! - 5xx, an answer that is not the Bot API's JSON, a timeout or a dropped connection: capped
-//!   exponential backoff with jitter, so many instances do not retry in step;
+//!   exponential backoff with jitter, so many instances do not retry in step (teloxide itself
+//!   already waits 10 s inside a call answered with a 5xx);
 //! - any other 4xx: not repeated, the request itself was refused (logged with its method only);
 //! - 403 "bot was blocked by the user": the chat's state is erased, nobody is there to answer.
 //!
@@ -12,8 +14,9 @@
 //! that is the price of never losing one. Edits and button answers are harmless to repeat
 //! ("message is not modified", "query is too old"). After `RETRY_FOR` it gives up with a warning.
 //!
-//! It works through `Request::send_ref`, so the same request (and, with Throttle, its place in
-//! the rate limiter) is reused for every attempt, whatever `Requester` the handlers run on.
+//! It works through `Request::send_ref`, so the same request is reused for every attempt,
+//! whatever `Requester` the handlers run on; with Throttle each attempt queues (and counts
+//! against the limits) again.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -112,6 +115,11 @@ fn classify(err: &RequestError) -> (ApiErrorLabel, Verdict) {
         ),
         RequestError::Network(e) if e.is_timeout() => (ApiErrorLabel::Timeout, Verdict::Retry),
         RequestError::Network(_) | RequestError::Io(_) => (ApiErrorLabel::Network, Verdict::Retry),
+        // A success teloxide cannot read (a Bot API newer than it): the call took effect, and
+        // repeating it would send the message again.
+        RequestError::InvalidJson { raw, .. } if is_success(raw) => {
+            (ApiErrorLabel::Client, Verdict::Final)
+        }
         // A proxy's HTML error page (502 from nginx) rather than the Bot API's JSON.
         RequestError::InvalidJson { .. } => (ApiErrorLabel::Server, Verdict::Retry),
         RequestError::Api(ApiError::MessageNotModified) => {
@@ -131,14 +139,28 @@ fn classify(err: &RequestError) -> (ApiErrorLabel, Verdict) {
     }
 }
 
+/// Whether repeating the call may help (429, 5xx, network): used by start-up calls too.
+pub fn is_transient(err: &RequestError) -> bool {
+    classify(err).1 != Verdict::Final
+}
+
+/// Whether an answer is the Bot API's `{"ok": true, …}`.
+fn is_success(raw: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("ok").and_then(serde_json::Value::as_bool))
+        == Some(true)
+}
+
 /// Whether an unrecognised Bot API error description is a server-side failure.
 fn is_server_error(description: &str) -> bool {
-    const CLIENT_PREFIXES: [&str; 6] = [
+    const CLIENT_PREFIXES: [&str; 7] = [
         "Bad Request",
         "Unauthorized",
         "Forbidden",
         "Not Found",
         "Conflict",
+        "Request Entity Too Large",
         "Too Many Requests",
     ];
     !CLIENT_PREFIXES.iter().any(|p| description.starts_with(p))
@@ -295,6 +317,16 @@ mod tests {
         );
         let old = RequestError::Api(ApiError::InvalidQueryId);
         assert_eq!(classify(&old), (ApiErrorLabel::Client, Verdict::Final));
+        let large = RequestError::Api(ApiError::Unknown("Request Entity Too Large".into()));
+        assert_eq!(classify(&large), (ApiErrorLabel::Client, Verdict::Final));
+        let unreadable = |raw: &str| RequestError::InvalidJson {
+            source: std::sync::Arc::new(serde_json::from_str::<u8>("x").unwrap_err()),
+            raw: raw.into(),
+        };
+        let page = unreadable("<html>502 Bad Gateway</html>");
+        assert_eq!(classify(&page), (ApiErrorLabel::Server, Verdict::Retry));
+        let sent = unreadable(r#"{"ok":true,"result":{"message_id":"new shape"}}"#);
+        assert_eq!(classify(&sent), (ApiErrorLabel::Client, Verdict::Final));
     }
 
     #[test]

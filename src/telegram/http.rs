@@ -31,8 +31,11 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 pub struct Service {
     metrics: Arc<Metrics>,
     store: Store,
-    /// Set once the bot knows who it is (getMe answered) and its content is loaded.
+    /// Set once the bot knows who it is (getMe answered), its content is loaded and updates
+    /// can flow (the webhook registered, or the polling about to start).
     ready: AtomicBool,
+    /// Set when SIGINT or SIGTERM arrived: a proxy should send no more.
+    stopping: AtomicBool,
 }
 
 impl Service {
@@ -41,6 +44,7 @@ impl Service {
             metrics,
             store,
             ready: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -48,9 +52,19 @@ impl Service {
         self.ready.store(true, Ordering::Release);
     }
 
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && !self.stopping.load(Ordering::Acquire)
+    }
+
     /// 200 once ready and while the storage answers; 503 otherwise, saying which.
     async fn health(&self) -> (StatusCode, &'static str) {
-        if !self.ready.load(Ordering::Acquire) {
+        if self.stopping.load(Ordering::Acquire) {
+            (StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
+        } else if !self.ready.load(Ordering::Acquire) {
             (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
         } else if !self.store.reachable().await {
             (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n")
@@ -84,10 +98,13 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
 }
 
 /// The webhook: an update listener, a future that resolves when the listener is stopped, and
-/// the route (the path of `options.url`) behind the constant-time secret guard.
+/// the route (the path of `options.url`) behind the constant-time secret guard. Until the
+/// service is ready it answers 503, so Telegram keeps an update rather than handing it to a
+/// bot that could still stop before handling it.
 pub fn webhook(
     options: Options,
     secret: &str,
+    service: Arc<Service>,
 ) -> (
     impl UpdateListener<Err = Infallible> + Send + 'static,
     impl Future<Output = ()> + Send + 'static,
@@ -95,24 +112,39 @@ pub fn webhook(
 ) {
     let options = options.secret_token(secret.to_owned());
     let (listener, stopped, router) = webhooks::axum_no_setup(options);
-    let secret: Arc<[u8]> = secret.as_bytes().into();
-    let router = router.layer(middleware::from_fn_with_state(secret, require_secret));
+    let guard = Guard {
+        secret: secret.as_bytes().into(),
+        service,
+    };
+    let router = router.layer(middleware::from_fn_with_state(
+        Arc::new(guard),
+        require_secret,
+    ));
     (listener, stopped, router)
 }
 
-/// Lets a request through only with the right secret header.
-async fn require_secret(State(secret): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
+/// What the webhook route checks before teloxide sees a request.
+struct Guard {
+    secret: Box<[u8]>,
+    service: Arc<Service>,
+}
+
+/// Lets a request through only with the right secret header, and only once ready.
+async fn require_secret(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let given = request
         .headers()
         .get(SECRET_HEADER)
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
     // Lengths may differ in time (the secret's length is not the secret); contents do not.
-    if bool::from(given.ct_eq(&secret)) {
-        next.run(request).await
-    } else {
+    if !bool::from(given.ct_eq(&guard.secret)) {
         log::debug!("refused a webhook request without the right secret");
         StatusCode::UNAUTHORIZED.into_response()
+    } else if !guard.service.is_ready() {
+        // Telegram retries a 503 later (or at another instance).
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    } else {
+        next.run(request).await
     }
 }
 

@@ -11,13 +11,15 @@
 //! ERROR with the whole update, user text included.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
 use dptree::HandlerDescription;
 use dptree::HandlerSignature;
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
 use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
 use teloxide::stop::StopToken;
 use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateKind};
@@ -106,7 +108,10 @@ impl Gate {
         }
     }
 
-    /// The handler tree wrapped so that every update, handled or not, is marked done.
+    /// The handler tree wrapped so that every update, handled or not, is marked done, even
+    /// when a handler panics. A panic is also turned into an error: left to unwind, it would
+    /// kill teloxide's worker for that chat, and the chat's next update would take the whole
+    /// dispatcher down.
     pub fn around(
         self: &Arc<Self>,
         handler: UpdateHandler<HandlerError>,
@@ -118,11 +123,15 @@ impl Gate {
                 let gate = gate.clone();
                 async move {
                     let update = deps.try_get::<Update>();
-                    let result = cont(deps).await;
+                    let result = AssertUnwindSafe(cont(deps)).catch_unwind().await;
                     if let Some(update) = update {
                         gate.done(&update);
                     }
-                    result
+                    result.unwrap_or_else(|_| {
+                        log::error!("a handler panicked; the update is dropped");
+                        let error: HandlerError = "a handler panicked".into();
+                        std::ops::ControlFlow::Break(Err(error))
+                    })
                 }
             },
             HandlerSignature::Entry,
@@ -170,10 +179,9 @@ where
 
     fn as_stream(&'a mut self) -> Self::Stream {
         let gate = self.gate.clone();
-        let until = self.until.take();
         let stream = self.inner.as_stream();
-        let stream = match until {
-            Some(stopped) => stream.take_until(stopped).boxed(),
+        let stream = match self.until.take() {
+            Some(stopped) => drain_then_end(stream.boxed(), stopped),
             None => stream.boxed(),
         };
         stream
@@ -197,6 +205,25 @@ where
             })
             .boxed()
     }
+}
+
+/// Ends `stream` once `stopped` has resolved and nothing more is ready at once: updates the
+/// webhook already acknowledged to Telegram are still handled, none are waited for.
+fn drain_then_end<'a, T: Send + 'a>(
+    mut stream: impl futures_util::Stream<Item = T> + Send + Unpin + 'a,
+    mut stopped: BoxFuture<'static, ()>,
+) -> BoxStream<'a, T> {
+    let mut draining = false;
+    futures_util::stream::poll_fn(move |cx| {
+        if !draining && stopped.as_mut().poll(cx).is_ready() {
+            draining = true;
+        }
+        match stream.poll_next_unpin(cx) {
+            Poll::Pending if draining => Poll::Ready(None),
+            other => other,
+        }
+    })
+    .boxed()
 }
 
 impl<L> UpdateListener for Intake<L>

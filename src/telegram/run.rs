@@ -27,7 +27,7 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
 use super::HandlerError;
-use super::delivery::{Delivery, Policy};
+use super::delivery::{self, Delivery, Policy};
 use super::http::{self, Service};
 use super::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
 use super::metrics::Metrics;
@@ -67,6 +67,8 @@ pub enum RunError {
     Client(String),
     #[error("STORAGE_URL: {0}")]
     Storage(String),
+    #[error("the Bot API refused {0}: {1}")]
+    Refused(&'static str, String),
 }
 
 /// Builds the bot from the configuration: the API URL honoured for a local Bot API server, and
@@ -115,8 +117,9 @@ fn throttle_limits(limits: RateLimits) -> Limits {
 /// Runs the bot until SIGINT or SIGTERM.
 pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> {
     let raw = bot(&config)?;
-    let shutdown = Arc::new(Notify::new());
-    tokio::spawn(signal_notifier(shutdown.clone()));
+    let (signalled, shutdown) = tokio::sync::watch::channel(false);
+    let shutdown = Shutdown(shutdown);
+    tokio::spawn(signal_notifier(signalled));
 
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config)?;
@@ -170,7 +173,8 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 Some(secret) => secret.expose().to_owned(),
                 None => options.get_or_gen_secret_token().to_owned(),
             };
-            let (listener, listener_stopped, router) = http::webhook(options, &secret);
+            let (listener, listener_stopped, router) =
+                http::webhook(options, &secret, service.clone());
             let router = router.merge(http::routes(service.clone()));
             let server = http::serve(*listen, router, stopped)
                 .await
@@ -188,7 +192,6 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         "connected as @{}",
         me.user.username.as_deref().unwrap_or("(no username)")
     );
-    service.set_ready();
     // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
     // not hold up the first answer.
     tokio::spawn({
@@ -204,20 +207,28 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
         .error_handler(Arc::new(QuietErrors))
         .build();
 
-    // SIGINT/SIGTERM: stop taking updates, let those in flight finish for SHUTDOWN_GRACE.
+    // SIGINT/SIGTERM: stop taking updates, let those in flight finish within SHUTDOWN_GRACE
+    // of the signal.
     let out_of_grace = Arc::new(Notify::new());
     let token = dispatcher.shutdown_token();
     tokio::spawn({
-        let (shutdown, out_of_grace) = (shutdown.clone(), out_of_grace.clone());
+        let (shutdown, out_of_grace, service) =
+            (shutdown.clone(), out_of_grace.clone(), service.clone());
         let grace = config.shutdown_grace;
         async move {
-            shutdown.notified().await;
+            shutdown.requested().await;
+            let deadline = tokio::time::Instant::now() + grace;
+            service.set_stopping();
             log::info!("stopping: finishing updates in flight");
-            // The dispatcher may not be running yet (IdleShutdownError); try until it is.
-            while token.shutdown().is_err() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(grace).await;
+            // The dispatcher may not be running yet (IdleShutdownError): start-up calls see
+            // the signal themselves; once it runs, it is told here.
+            let stop = async {
+                while token.shutdown().is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            let _ = tokio::time::timeout_at(deadline, stop).await;
+            tokio::time::sleep_until(deadline).await;
             out_of_grace.notify_one();
         }
     });
@@ -234,6 +245,7 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 if set.is_none() {
                     return Ok(());
                 }
+                service.set_ready();
                 log::info!("webhook set; waiting for updates");
                 // Deliberately no deleteWebhook at the end: another instance may serve it.
                 dispatch(&mut dispatcher, listener).await
@@ -248,6 +260,7 @@ pub async fn run(config: Config, content: Arc<Content>) -> Result<(), RunError> 
                 {
                     return Ok(());
                 }
+                service.set_ready();
                 let poll = LONG_POLL.min(config.api_timeout.saturating_sub(Duration::from_secs(1)));
                 let polling = Polling::builder(raw.clone()).timeout(poll).build();
                 dispatch(&mut dispatcher, Intake::new(polling, gate)).await
@@ -308,11 +321,27 @@ fn flood_notifier(bot: ServiceBot, delivery: Arc<Delivery>, content: Arc<Content
     })
 }
 
-/// Makes a start-up call until it answers, with capped exponential backoff. `Ok(None)` if
-/// asked to stop first; a rejected token ends it at once.
+/// Set once SIGINT or SIGTERM arrives; every waiter sees it (a `Notify` would wake only one).
+#[derive(Clone)]
+struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Resolves once a stop was asked for.
+    async fn requested(&self) {
+        let mut signalled = self.0.clone();
+        if signalled.wait_for(|stop| *stop).await.is_err() {
+            // The signal listener is gone without a signal: nothing will ask to stop.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Makes a start-up call until it answers, retrying what may pass (5xx, network, 429) with
+/// capped exponential backoff. `Ok(None)` if asked to stop first, even mid-call; a refusal
+/// (401, other 4xx) ends it with an error.
 async fn until_ok<Q>(
-    what: &str,
-    shutdown: &Notify,
+    what: &'static str,
+    shutdown: &Shutdown,
     request: impl Fn() -> Q,
 ) -> Result<Option<Output<Q>>, RunError>
 where
@@ -320,9 +349,16 @@ where
 {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match request().send().await {
+        let result = tokio::select! {
+            result = request().send() => result,
+            () = shutdown.requested() => return Ok(None),
+        };
+        match result {
             Ok(output) => return Ok(Some(output)),
             Err(RequestError::Api(ApiError::InvalidToken)) => return Err(RunError::InvalidToken),
+            Err(err) if !delivery::is_transient(&err) => {
+                return Err(RunError::Refused(what, error_kind(&err)));
+            }
             Err(err) => {
                 log::warn!(
                     "{what} failed ({}); retrying in {}s",
@@ -333,7 +369,7 @@ where
         }
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
-            () = shutdown.notified() => return Ok(None),
+            () = shutdown.requested() => return Ok(None),
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -430,8 +466,8 @@ pub async fn register_profile(bot: &Bot, content: &Content) {
     }
 }
 
-/// Resolves when SIGINT or SIGTERM arrives (Docker and systemd send SIGTERM).
-async fn signal_notifier(shutdown: Arc<tokio::sync::Notify>) {
+/// Sets `signalled` when SIGINT or SIGTERM arrives (Docker and systemd send SIGTERM).
+async fn signal_notifier(signalled: tokio::sync::watch::Sender<bool>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -445,7 +481,10 @@ async fn signal_notifier(shutdown: Arc<tokio::sync::Notify>) {
             }
             Err(err) => {
                 log::warn!("cannot listen for SIGTERM ({err}); only Ctrl-C stops the bot");
-                let _ = tokio::signal::ctrl_c().await;
+                if tokio::signal::ctrl_c().await.is_err() {
+                    log::warn!("cannot listen for Ctrl-C either; stop the bot with SIGKILL");
+                    return;
+                }
             }
         }
     }
@@ -453,8 +492,8 @@ async fn signal_notifier(shutdown: Arc<tokio::sync::Notify>) {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    // notify_one stores a permit, so a waiter that starts later still wakes.
-    shutdown.notify_one();
+    // A watch keeps the value, so a waiter that starts later sees it too.
+    let _ = signalled.send(true);
 }
 
 /// A log-safe description of a Bot API error: its kind, never a message text or the token

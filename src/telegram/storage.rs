@@ -5,7 +5,7 @@
 //! for the TTL and `max_capacity` bounds memory however many chats arrive.
 //!
 //! moka measures time with its own clock, which tests cannot pause. Each entry therefore also
-//! records when it was last written on a [`Clock`] (tokio's by default), and a read treats an
+//! records when it was last used (written or read) on a [`Clock`] (tokio's by default), and a read treats an
 //! entry older than the TTL as gone. The two agree in production; the second makes expiry
 //! testable (paused tokio time, or a clock the test moves) and exact at the boundary (moka
 //! evicts lazily).
@@ -25,6 +25,7 @@ use tokio::time::Instant;
 #[derive(Clone)]
 struct Entry<D> {
     value: D,
+    /// When the entry was last written or read.
     written: Instant,
 }
 
@@ -80,13 +81,22 @@ impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
 
     fn read(&self, chat_id: ChatId) -> Option<D> {
         let entry = self.cache.get(&chat_id)?;
-        if (self.clock)().saturating_duration_since(entry.written) >= self.ttl {
+        let now = (self.clock)();
+        if now.saturating_duration_since(entry.written) >= self.ttl {
             // Counted here: moka reports an explicit invalidation as such, not as expiry.
             if self.cache.remove(&chat_id).is_some() {
                 self.expired.fetch_add(1, Ordering::Relaxed);
             }
             return None;
         }
+        // Reading is activity too, as for moka's time-to-idle and Redis's GETEX.
+        self.cache.insert(
+            chat_id,
+            Entry {
+                value: entry.value.clone(),
+                written: now,
+            },
+        );
         Some(entry.value)
     }
 
@@ -200,12 +210,14 @@ mod tests {
         storage.clone().update_dialogue(chat, 1).await.unwrap();
         tokio::time::advance(Duration::from_secs(59)).await;
         assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(1));
-        // A write restarts the clock.
+        // A write restarts the clock, and so does a read.
         storage.clone().update_dialogue(chat, 2).await.unwrap();
         tokio::time::advance(Duration::from_secs(59)).await;
         assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(2));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), Some(2));
         assert_eq!(storage.stats().expired, 0);
-        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(storage.clone().get_dialogue(chat).await.unwrap(), None);
         assert_eq!(
             storage.stats(),
