@@ -310,7 +310,10 @@ async fn an_expired_conversation_answers_taps_with_a_fresh_menu() {
         chat.session().await.is_some(),
         "not forgotten before the TTL"
     );
-    clock.advance(Duration::from_secs(1));
+    // That look was a read, which counts as activity (as in Redis): a whole TTL must pass.
+    clock.advance(ttl - Duration::from_secs(1));
+    assert!(chat.session().await.is_some(), "a read keeps it");
+    clock.advance(ttl);
     assert_eq!(chat.session().await, None, "idle state is forgotten");
     chat.tap(Action::Toggle(ScarKind::Redness)).await;
     assert_refused_with_a_fresh_main_menu(&chat, &english().ui.hints.expired, "an expired chat")
