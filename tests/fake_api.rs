@@ -389,6 +389,10 @@ pub enum Fault {
     DroppedBefore,
     /// The call is processed, then the connection is closed without an answer.
     DroppedAfter,
+    /// Processed, and answered 200 `{"ok": true}` with a `result` teloxide cannot read (as from
+    /// a Bot API newer than it): the bot got an answer, only not one it understands. Never
+    /// drawn at random; for [`FakeTelegram::fail_next`].
+    Unreadable,
 }
 
 impl Fault {
@@ -402,6 +406,7 @@ impl Fault {
             Self::TooSlow => "too slow",
             Self::DroppedBefore => "dropped before",
             Self::DroppedAfter => "dropped after",
+            Self::Unreadable => "unreadable",
         }
     }
 }
@@ -595,6 +600,18 @@ pub enum GetMe {
     Failing,
 }
 
+/// How the fake answers a setup call (getMe, setWebhook, deleteWebhook…) instead of as
+/// Telegram would, until the test changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// A JSON error with this code (HTTP status and `error_code`) and description.
+    Error(u16, &'static str),
+    /// The proxy's 502 page, not JSON.
+    BadGateway,
+    /// The usual answer, only after this long.
+    Late(Duration),
+}
+
 /// Everything the emulated Telegram knows.
 struct World {
     /// Updates for getUpdates, each with its `update_id`; confirmed ones (below the requested
@@ -612,6 +629,8 @@ struct World {
     /// The parameters of the last setWebhook, until deleteWebhook.
     webhook: Option<Value>,
     get_me: GetMe,
+    /// Setup calls answered otherwise, by lowercased method.
+    setup: HashMap<String, Setup>,
     /// Chats whose user blocked the bot: sends and edits there answer 403.
     blocked: HashSet<i64>,
     /// Methods answered late (after processing), for every call.
@@ -662,6 +681,7 @@ impl FakeTelegram {
                 deliveries: Vec::new(),
                 webhook: None,
                 get_me: GetMe::Bot,
+                setup: HashMap::new(),
                 blocked: HashSet::new(),
                 slow: HashMap::new(),
                 scripted: VecDeque::new(),
@@ -693,6 +713,16 @@ impl FakeTelegram {
 
     pub fn set_get_me(&self, get_me: GetMe) {
         self.world().get_me = get_me;
+    }
+
+    /// From now on the setup call `method` (lowercased, e.g. "setwebhook") is answered with
+    /// `setup`; `None` answers it as Telegram would again.
+    pub fn answer_setup(&self, method: &str, setup: Option<Setup>) {
+        let mut world = self.world();
+        match setup {
+            Some(setup) => world.setup.insert(method.to_owned(), setup),
+            None => world.setup.remove(method),
+        };
     }
 
     /// The user of `chat` blocks the bot (`true`) or unblocks it.
@@ -1006,6 +1036,23 @@ impl World {
 impl Shared {
     /// The reply to one call: what Telegram would answer, or an injected fault.
     fn answer(&self, method: &str, params: &Value) -> Reply {
+        let setup = self
+            .world
+            .lock()
+            .expect("world lock")
+            .setup
+            .get(method)
+            .copied();
+        match setup {
+            Some(Setup::Error(code, description)) => Reply::error(code, description),
+            Some(Setup::BadGateway) => Reply::bad_gateway(),
+            Some(Setup::Late(delay)) => self.as_telegram(method, params).after(delay),
+            None => self.as_telegram(method, params),
+        }
+    }
+
+    /// What Telegram would answer, or a fault injected into a reply call.
+    fn as_telegram(&self, method: &str, params: &Value) -> Reply {
         let result = match method {
             "getupdates" => return self.updates(params),
             "getme" if self.world.lock().expect("world lock").get_me == GetMe::Failing => {
@@ -1095,6 +1142,10 @@ impl Shared {
                 Reply::hang_up()
             }
             Some(Fault::TooSlow) => world.process(method, params, false).after(too_slow),
+            Some(Fault::Unreadable) => {
+                world.process(method, params, true);
+                Reply::ok(json!({ "message_id": "a shape teloxide cannot read" }))
+            }
             Some(Fault::Slow(delay)) => world.process(method, params, true).after(delay),
             None => {
                 let delay = world.slow.get(method).copied().unwrap_or_default();

@@ -7,9 +7,12 @@
 //!   when the fake gave the bot no answer.
 //! - Throttle: a burst of messages in one chat leaves at about one a second.
 //! - Webhook: registered with its secret; a POST with a wrong or missing secret is refused.
+//!   While setWebhook fails the bot is not ready (503, nothing handled) and SIGTERM still stops
+//!   it; a refused setWebhook stops the start with one line.
 //! - Configuration: each bad setting is one line naming it, exit 1.
-//! - /healthz and /metrics; SIGTERM in the middle of a reply; a flooding chat; a user who
-//!   blocked the bot.
+//! - /healthz and /metrics; SIGTERM in the middle of a reply (/healthz then says
+//!   "stopping") or while getMe hangs; a flooding chat; a user who blocked the bot; a success
+//!   answer teloxide cannot read.
 //!
 //! Expected texts come from the conversation core and the content, as the bot computes them.
 
@@ -22,7 +25,7 @@ use teloxide::prelude::*;
 use teloxide::types::CallbackQueryId;
 use teloxide::{ApiError, RequestError};
 
-use crate::fake_api::{FakeTelegram, Fault, Faults, GetMe, TOKEN, TOKEN_SECRET, TgUser};
+use crate::fake_api::{FakeTelegram, Fault, Faults, GetMe, Setup, TOKEN, TOKEN_SECRET, TgUser};
 use crate::harness::{
     BotProcess, Metrics, Pick, PrivateChat, free_addr, http, pack, run_to_end, wait_for_http,
     wait_until,
@@ -286,6 +289,120 @@ fn the_webhook_is_registered_with_its_secret_and_refuses_a_wrong_or_missing_one(
     );
 }
 
+/// The environment of a bot in webhook mode listening on `addr`.
+fn webhook_env(addr: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("WEBHOOK_URL", WEBHOOK_URL),
+        ("LISTEN_ADDR", addr),
+        ("WEBHOOK_SECRET", SECRET),
+    ]
+}
+
+/// While setWebhook keeps failing with `failure`, the bot is not ready: /healthz says
+/// "starting", and an update posted with the right secret is refused with 503 (so Telegram keeps
+/// it) and never handled. SIGTERM still stops it cleanly, mid-call (teloxide holds a call
+/// answered 5xx for 10 s) and without retrying for ever.
+fn while_set_webhook_fails_nothing_is_taken_and_sigterm_stops(failure: Setup) {
+    const GRACE: Duration = Duration::from_secs(2);
+    let api = FakeTelegram::start();
+    api.answer_setup("setwebhook", Some(failure));
+    let addr = free_addr();
+    let mut env = webhook_env(&addr);
+    env.push(("SHUTDOWN_GRACE", "2s"));
+    let mut bot = BotProcess::start(&api, &env);
+    api.wait_for_call("a setWebhook", DEADLINE, |calls| {
+        calls.iter().any(|c| c.method == "setwebhook").then_some(())
+    });
+    let health = wait_for_http(&addr, "/healthz", DEADLINE, "an answer", |_| true);
+    assert_eq!(
+        (health.status, health.body.trim()),
+        (503, "starting"),
+        "/healthz while setWebhook fails with {failure:?}"
+    );
+
+    let user = TgUser::new(5_310_001, "Ada", "en");
+    let update = api.message_update(&user, "/start");
+    let posted = http(
+        &addr,
+        "POST",
+        "/tg/hook",
+        &[
+            ("content-type", "application/json"),
+            ("x-telegram-bot-api-secret-token", SECRET),
+        ],
+        update.to_string().as_bytes(),
+    )
+    .expect("POST to the webhook");
+    assert_eq!(posted.status, 503, "an update before the webhook is set");
+
+    let since = Instant::now();
+    bot.terminate();
+    let status = bot.wait_exit(GRACE + Duration::from_secs(3));
+    let output = bot.output();
+    assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
+    note(&format!(
+        "stopped {:.1?} after SIGTERM while setWebhook failed with {failure:?}",
+        since.elapsed()
+    ));
+    // The process is gone: whatever it would have sent, it has.
+    assert_eq!(
+        api.deliveries_in(user.id).len(),
+        0,
+        "the update refused with 503 was handled"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+}
+
+#[test]
+fn while_set_webhook_answers_500_nothing_is_taken_and_sigterm_stops() {
+    while_set_webhook_fails_nothing_is_taken_and_sigterm_stops(Setup::Error(
+        500,
+        "Internal Server Error",
+    ));
+}
+
+#[test]
+fn while_set_webhook_answers_502_nothing_is_taken_and_sigterm_stops() {
+    while_set_webhook_fails_nothing_is_taken_and_sigterm_stops(Setup::BadGateway);
+}
+
+#[test]
+fn a_refused_set_webhook_stops_the_start_with_one_error_line_naming_it() {
+    let api = FakeTelegram::start();
+    api.answer_setup(
+        "setwebhook",
+        Some(Setup::Error(
+            400,
+            "Bad Request: bad webhook: Failed to resolve host: Name or service not known",
+        )),
+    );
+    let addr = free_addr();
+    let mut bot = BotProcess::start(&api, &webhook_env(&addr));
+    let status = bot.wait_exit(REFUSE);
+    let stderr = bot.stderr();
+    assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
+    // Log lines start with "[": the error lines are main's.
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "error lines in stderr:\n{stderr}");
+    assert!(
+        errors[0].starts_with("error:") && errors[0].contains("setWebhook"),
+        "{:?} does not name setWebhook",
+        errors[0]
+    );
+    let set = api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "setwebhook")
+        .count();
+    assert_eq!(set, 1, "a refused setWebhook was repeated");
+    for secret in [SECRET, TOKEN_SECRET, "panicked"] {
+        assert!(!stderr.contains(secret), "{secret:?} in stderr:\n{stderr}");
+    }
+}
+
 // --- Configuration -------------------------------------------------------------------------------
 
 /// How long a binary that should refuse its configuration may run.
@@ -485,6 +602,44 @@ fn sigterm_while_a_reply_is_being_sent_finishes_it_and_exits_0() {
     chat.check(&api);
 }
 
+#[test]
+fn healthz_says_stopping_once_sigterm_came_while_a_reply_is_in_flight() {
+    let api = FakeTelegram::start();
+    // The greeting and the menu take 3 s to be confirmed.
+    api.answer_late("sendmessage", Duration::from_millis(1500));
+    let addr = free_addr();
+    let mut env = vec![("METRICS_ADDR", addr.as_str()), ("SHUTDOWN_GRACE", "6s")];
+    env.extend(FAST);
+    let mut bot = BotProcess::start(&api, &env);
+    wait_for_http(&addr, "/healthz", DEADLINE, "200", |r| r.status == 200);
+    let mut chat = PrivateChat::new(TgUser::new(5_710_001, "Ada", "en"));
+    chat.watch(&bot);
+    api.user_sends(&chat.user, "/start");
+    api.wait_for_call("the first reply on its way", DEADLINE, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage")
+            .then_some(())
+    });
+    bot.terminate();
+    // Well before the reply is done: a load balancer must stop sending here at once.
+    wait_for_http(
+        &addr,
+        "/healthz",
+        Duration::from_secs(2),
+        "503 stopping",
+        |r| r.status == 503 && r.body.trim() == "stopping",
+    );
+    chat.expect_replies(&api, &["/start"]);
+    let status = bot.wait_exit(STOP);
+    assert!(
+        status.success(),
+        "{status:?} after SIGTERM:\n{}",
+        bot.output()
+    );
+    chat.check(&api);
+}
+
 // --- Flooding ------------------------------------------------------------------------------------
 
 #[test]
@@ -604,6 +759,61 @@ fn a_user_who_blocked_the_bot_is_forgotten() {
     chat.send(&api, "hello again");
     chat.check(&api);
     bot.stop_cleanly(STOP);
+}
+
+// --- A Bot API that does not answer at start-up --------------------------------------------------
+
+#[test]
+fn sigterm_while_get_me_hangs_exits_0_at_once() {
+    let api = FakeTelegram::start();
+    // Far beyond the client's timeout: the call is stuck until the bot gives up on it.
+    api.answer_setup("getme", Some(Setup::Late(Duration::from_secs(120))));
+    let addr = free_addr();
+    let mut bot = BotProcess::start(
+        &api,
+        &[("METRICS_ADDR", addr.as_str()), ("API_TIMEOUT", "10s")],
+    );
+    api.wait_for_call("a getMe", DEADLINE, |calls| {
+        calls.iter().any(|c| c.method == "getme").then_some(())
+    });
+    let health = wait_for_http(&addr, "/healthz", DEADLINE, "an answer", |_| true);
+    assert_eq!((health.status, health.body.trim()), (503, "starting"));
+    // Not after API_TIMEOUT (10 s): the call in progress is abandoned.
+    let since = Instant::now();
+    bot.stop_cleanly(Duration::from_secs(3));
+    note(&format!(
+        "stopped {:.1?} after SIGTERM during a hanging getMe",
+        since.elapsed()
+    ));
+}
+
+// --- A success teloxide cannot read --------------------------------------------------------------
+
+#[test]
+fn a_send_answered_with_a_success_teloxide_cannot_read_is_not_repeated() {
+    let api = FakeTelegram::start();
+    let mut bot = BotProcess::start(&api, &FAST);
+    let mut chat = PrivateChat::new(TgUser::new(5_950_001, "Ada", "en"));
+    chat.watch(&bot);
+    // Typed text in a new chat: the greeting and the main menu in one message, answered
+    // `{"ok": true}` with a result teloxide cannot read.
+    api.fail_next("sendmessage", Fault::Unreadable);
+    chat.send(&api, "hello there");
+    // Updates of one chat are handled in order: once this is answered, the first one is done,
+    // retries included. (The first handler failed, so its state was not saved; /cancel shows
+    // the main menu whatever the state.)
+    chat.send(&api, "/cancel");
+    let unreadable = api
+        .injected()
+        .iter()
+        .filter(|(_, _, _, f)| *f == Fault::Unreadable)
+        .count();
+    assert_eq!(unreadable, 1, "{}", api.fault_summary());
+    assert!(bot.is_running(), "the bot died:\n{}", bot.log().tail(40));
+    // Each text was delivered as often as asked: the unreadable answer was not sent again.
+    assert_eq!(chat.check(&api), 0, "sends with no answer");
+    let output = bot.stop_cleanly(STOP);
+    assert!(!output.contains("panicked"), "{output}");
 }
 
 // --- The fake itself -----------------------------------------------------------------------------
