@@ -257,6 +257,10 @@ fn the_webhook_is_registered_with_its_secret_and_refuses_a_wrong_or_missing_one(
     assert_eq!(post(&refused, Some(&wrong)), 401, "a wrong secret");
     let refused = api.message_update(&chat.user, "/privacy");
     assert_eq!(post(&refused, None), 401, "no secret");
+    // The right secret with a body that is not an update: refused before teloxide, which
+    // would log the body whole, and nothing of it in the log.
+    let not_an_update = json!({ "message": { "text": "my private words" } });
+    assert_eq!(post(&not_an_update, Some(SECRET)), 400, "not an update");
     let accepted = api.message_update(&chat.user, "/start");
     assert_eq!(post(&accepted, Some(SECRET)), 200, "the right secret");
     // Updates of one chat are handled in order: had a refused one been taken, its reply would
@@ -286,6 +290,10 @@ fn the_webhook_is_registered_with_its_secret_and_refuses_a_wrong_or_missing_one(
     assert!(
         took < Duration::from_secs(3),
         "with nothing in flight, stopping took {took:?}:\n{output}"
+    );
+    assert!(
+        !output.contains("my private words"),
+        "a refused body reached the log:\n{output}"
     );
 }
 

@@ -156,7 +156,8 @@ async fn require_secret(State(guard): State<Arc<Guard>>, request: Request, next:
             log::warn!("refused a webhook body that is not an update");
             return StatusCode::BAD_REQUEST.into_response();
         }
-        next.run(Request::from_parts(parts, Body::from(bytes))).await
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
     }
 }
 
