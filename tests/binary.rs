@@ -8,7 +8,7 @@
 //! awaited.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -24,7 +24,8 @@ use scar_guide::telegram;
 use serde_json::{Value, json};
 use teloxide::types::BotCommand;
 
-use crate::fake_api::{Call, FakeApi, Reply};
+use crate::fake_api::{Call, FakeApi, Reply, long_poll};
+use crate::harness::drain;
 use crate::util::{conversation, dialogues_dir, english, expected_messages, keyboard_buttons};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
@@ -228,21 +229,6 @@ impl Drop for Running {
         }
         let _ = self.child.wait();
     }
-}
-
-fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => into
-                    .lock()
-                    .expect("output lock")
-                    .extend_from_slice(&buf[..n]),
-            }
-        }
-    })
 }
 
 /// Runs `cmd` to its end with `stdin`, returning the status, stdout and stderr.
@@ -498,25 +484,8 @@ impl Script {
 
     /// getUpdates: the queued updates from `offset` on, held briefly while there are none.
     fn updates(&self, params: &Value) -> Value {
-        let mut state = self.state.lock().expect("api lock");
-        // Updates below `offset` are confirmed: forget them.
-        let offset = params["offset"].as_i64().unwrap_or(0);
-        state
-            .updates
-            .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-        // Long polling, shortened: hold an empty answer briefly so the client does not spin.
-        let hold = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0))
-            .min(Duration::from_millis(300));
-        let until = Instant::now() + hold;
-        while state.updates.is_empty() {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            state = self.queued.wait_timeout(state, left).expect("api lock").0;
-        }
-        let limit = params["limit"].as_u64().unwrap_or(100) as usize;
-        Value::Array(state.updates.iter().take(limit).cloned().collect())
+        let state = self.state.lock().expect("api lock");
+        long_poll(state, &self.queued, params, |s| &mut s.updates)
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -1158,34 +1158,40 @@ impl Shared {
     /// getUpdates: the queued updates from `offset` on, held briefly while there are none.
     /// Refused while a webhook is set, as Telegram does.
     fn updates(&self, params: &Value) -> Reply {
-        let mut world = self.world.lock().expect("world lock");
+        let world = self.world.lock().expect("world lock");
         if world.webhook.is_some() {
             return Reply::error(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
             );
         }
-        // Updates below `offset` are confirmed: forget them.
-        let offset = params["offset"].as_i64().unwrap_or(0);
-        world
-            .updates
-            .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-        // Long polling, shortened: hold an empty answer briefly so the client does not spin.
-        let hold = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0))
-            .min(Duration::from_millis(300));
-        let until = Instant::now() + hold;
-        while world.updates.is_empty() {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            world = self.queued.wait_timeout(world, left).expect("world lock").0;
-        }
-        let limit = params["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
-        Reply::ok(Value::Array(
-            world.updates.iter().take(limit).cloned().collect(),
-        ))
+        Reply::ok(long_poll(world, &self.queued, params, |w| &mut w.updates))
     }
+}
+
+/// getUpdates for a fake holding its queue in `state`: forgets the updates below `offset`,
+/// holds an empty answer briefly (long polling, shortened, so the client does not spin) and
+/// answers at most `limit` updates.
+pub fn long_poll<S>(
+    mut state: MutexGuard<'_, S>,
+    queued: &Condvar,
+    params: &Value,
+    updates: impl Fn(&mut S) -> &mut VecDeque<Value>,
+) -> Value {
+    let offset = params["offset"].as_i64().unwrap_or(0);
+    updates(&mut state).retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+    let hold = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0))
+        .min(Duration::from_millis(300));
+    let until = Instant::now() + hold;
+    while updates(&mut state).is_empty() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        state = queued.wait_timeout(state, left).expect("fake API lock").0;
+    }
+    let limit = params["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
+    Value::Array(updates(&mut state).iter().take(limit).cloned().collect())
 }
 
 #[test]

@@ -291,7 +291,8 @@ impl Drop for BotProcess {
     }
 }
 
-fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
+/// Copies `from` into `into` on a thread until it ends, so a child never blocks on a full pipe.
+pub fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {

@@ -574,6 +574,16 @@ fn metrics_count_updates_replies_and_retries_but_name_no_one() {
 
 // --- Shutdown ------------------------------------------------------------------------------------
 
+/// Waits until the bot has started sending its first reply.
+fn wait_for_first_send(api: &FakeTelegram) {
+    api.wait_for_call("the first reply on its way", DEADLINE, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage")
+            .then_some(())
+    });
+}
+
 #[test]
 fn sigterm_while_a_reply_is_being_sent_finishes_it_and_exits_0() {
     const GRACE: Duration = Duration::from_secs(6);
@@ -587,12 +597,7 @@ fn sigterm_while_a_reply_is_being_sent_finishes_it_and_exits_0() {
     chat.watch(&bot);
 
     api.user_sends(&chat.user, "/start");
-    api.wait_for_call("the first reply on its way", DEADLINE, |calls| {
-        calls
-            .iter()
-            .any(|c| c.method == "sendmessage")
-            .then_some(())
-    });
+    wait_for_first_send(&api);
     let since = Instant::now();
     bot.terminate();
     chat.expect_replies(&api, &["/start"]);
@@ -623,12 +628,7 @@ fn healthz_says_stopping_once_sigterm_came_while_a_reply_is_in_flight() {
     let mut chat = PrivateChat::new(TgUser::new(5_710_001, "Ada", "en"));
     chat.watch(&bot);
     api.user_sends(&chat.user, "/start");
-    api.wait_for_call("the first reply on its way", DEADLINE, |calls| {
-        calls
-            .iter()
-            .any(|c| c.method == "sendmessage")
-            .then_some(())
-    });
+    wait_for_first_send(&api);
     bot.terminate();
     // Well before the reply is done: a load balancer must stop sending here at once.
     wait_for_http(
