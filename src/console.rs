@@ -49,9 +49,6 @@ pub fn run(
 
 fn print_outcome(output: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
     let rule = "─".repeat(RULE_WIDTH);
-    for card in &outcome.cards {
-        writeln!(output, "{rule}\n{}", html::to_plain(&card.text))?;
-    }
     writeln!(output, "{rule}")?;
     if let Some(notice) = &outcome.notice {
         writeln!(output, "{}\n", html::to_plain(notice))?;

@@ -120,10 +120,8 @@ closed_set! {
         RedFlag,
         /// Pregnancy or breastfeeding rules out some whitening ingredients and retinoids.
         Pregnancy,
-        /// Active acne comes first: new spots make new scars.
+        /// Inflamed acne can leave new marks: the answer adds preventing them.
         ActiveAcne,
-        /// Skin that darkens easily changes which lasers and peels are safe.
-        SkinDarkens,
     }
 }
 
@@ -178,22 +176,16 @@ impl FollowUp {
     /// Whether this question is worth asking for the chosen scar kinds.
     ///
     /// The rule follows the safety notes: the red-flag check only concerns lumps, the pregnancy
-    /// question only comes up where the advice names hydroquinone (pigmentation), and the
-    /// skin-darkening question only where the advice names lasers or peels. Active acne changes
-    /// every card, so it is always relevant.
+    /// question only comes up where the home care names hydroquinone (pigmentation), and
+    /// active acne changes every answer. Where the pregnancy question is not asked its caution
+    /// is shown anyway (the safe default), since every answer names clinic procedures. There is
+    /// no question about skin colour: the darker-skin caution stands wherever lasers or peels
+    /// are named, because a "No" to a proxy question must not hide it.
     pub fn applies_to(self, kinds: &[ScarKind]) -> bool {
         match self {
             Self::RedFlag => kinds.contains(&ScarKind::Lumps),
             Self::Pregnancy => kinds.contains(&ScarKind::Pigmentation),
             Self::ActiveAcne => !kinds.is_empty(),
-            // Brown marks and keloids are themselves more common on skin that darkens easily, so
-            // those cards always carry the darker-skin caution and asking would only cost a tap.
-            Self::SkinDarkens => {
-                !kinds.is_empty()
-                    && kinds
-                        .iter()
-                        .all(|k| matches!(k, ScarKind::Redness | ScarKind::Dents))
-            }
         }
     }
 
@@ -207,9 +199,8 @@ impl FollowUp {
         // Ask the everyday question first, the alarming one last.
         chosen.sort_by_key(|f| match f {
             Self::ActiveAcne => 0,
-            Self::SkinDarkens => 1,
-            Self::Pregnancy => 2,
-            Self::RedFlag => 3,
+            Self::Pregnancy => 1,
+            Self::RedFlag => 2,
         });
         chosen
     }

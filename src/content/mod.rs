@@ -138,7 +138,7 @@ pub struct Pack {
     pub care_doctor: String,
     pub habits: Complete<CareHabit, HabitText>,
     pub safety: SafetyFile,
-    pub follow_ups: Complete<FollowUp, String>,
+    pub follow_ups: Complete<FollowUp, raw::FollowUpText>,
     pub self_check: raw::SelfCheckText,
     /// Every source id of `knowledge.toml`, cited in this language.
     pub citations: BTreeMap<String, String>,
@@ -557,10 +557,18 @@ fn validate_language(
         ("identify.question", &ui.identify.question),
         ("identify.none_selected", &ui.identify.none_selected),
         ("results.next_question", &ui.results.next_question),
+        ("results.title", &ui.results.title),
         (
             "results.before_treatment_title",
             &ui.results.before_treatment_title,
         ),
+        ("results.at_home", &ui.results.at_home),
+        ("results.clinic", &ui.results.clinic),
+        ("results.red_flag_title", &ui.results.red_flag_title),
+        ("results.red_flag_text", &ui.results.red_flag_text),
+        ("results.after_check", &ui.results.after_check),
+        ("results.sources_title", &ui.results.sources_title),
+        ("results.treatment_doctor", &ui.results.treatment_doctor),
         ("prevent_question", &ui.prevent_question),
         ("treatments_question", &ui.treatments_question),
         ("hints.unknown_text", &ui.hints.unknown_text),
@@ -572,6 +580,7 @@ fn validate_language(
         ("hints.console_prompt", &ui.hints.console_prompt),
         ("hints.busy", &ui.hints.busy),
         ("hints.flood", &ui.hints.flood),
+        ("hints.unsure_counted", &ui.hints.unsure_counted),
         ("commands.help", &ui.commands.help),
         ("commands.privacy", &ui.commands.privacy),
         ("commands.forgotten", &ui.commands.forgotten),
@@ -615,6 +624,7 @@ fn validate_language(
     for (item, text) in [
         ("hints.expired", &ui.hints.expired),
         ("hints.invalid", &ui.hints.invalid),
+        ("hints.unsure_counted", &ui.hints.unsure_counted),
         ("identify.none_selected", &ui.identify.none_selected),
     ] {
         if html::telegram_len(text) > 200 {
@@ -645,8 +655,19 @@ fn validate_language(
         ("not_sure", &b.not_sure),
         ("yes", &b.yes),
         ("no", &b.no),
+        ("details", &b.details),
+        ("more", &b.more),
+        ("sources", &b.sources),
     ] {
         c.label(f, &format!("buttons.{item}"), text)?;
+    }
+    if !b.details.contains("{name}") {
+        return Err(ContentError::new(
+            &c.file(f),
+            "buttons.details",
+            "has no {name}",
+            "put {name} where the kind's short name goes",
+        ));
     }
     let h = &ui.card;
     for (item, text) in [
@@ -654,6 +675,7 @@ fn validate_language(
         ("what", &h.what),
         ("fades", &h.fades),
         ("where_", &h.where_),
+        ("where_scars", &h.where_scars),
         ("home", &h.home),
         ("clinic", &h.clinic),
         ("sessions", &h.sessions),
@@ -699,8 +721,12 @@ fn validate_language(
         let s = scars.get(kind);
         let k = kind.key();
         c.label(f, &format!("{k}.label"), &s.label)?;
+        c.plain(f, &format!("{k}.short"), &s.short)?;
         for (item, text) in [
             ("title", &s.title),
+            ("summary", &s.summary),
+            ("home_first", &s.home_first),
+            ("doctor_short", &s.doctor_short),
             ("what", &s.what),
             ("fades", &s.fades),
             ("salon", &s.salon),
@@ -713,6 +739,20 @@ fn validate_language(
         }
         c.list(f, &format!("{k}.home"), &s.home)?;
         c.sources(f, k, &s.sources)?;
+        c.sources(f, &format!("{k}.clinic"), &s.clinic_sources)?;
+        // One clinic line per treatment the knowledge lists for this kind, and no other.
+        let listed = &knowledge.scars.get(kind).treatments;
+        if listed.len() != s.clinic.len() || listed.iter().any(|t| !s.clinic.contains_key(t)) {
+            return Err(ContentError::new(
+                &c.file(f),
+                &format!("{k}.clinic"),
+                "does not match the treatments of knowledge.toml [scars.{k}]",
+                "write one line for each treatment listed there, and none for others",
+            ));
+        }
+        for (t, line) in &s.clinic {
+            c.text(f, &format!("{k}.clinic.{}", t.key()), line)?;
+        }
         let (needs_dents, needs_lumps) = (kind == ScarKind::Dents, kind == ScarKind::Lumps);
         if needs_dents == s.dent_shapes.is_empty() || needs_lumps == s.lump_shapes.is_empty() {
             return Err(ContentError::new(
@@ -780,6 +820,7 @@ fn validate_language(
         let k = format!("kinds.{}", kind.key());
         c.label(f, &format!("{k}.label"), &a.label)?;
         for (item, text) in [
+            ("title", &a.title),
             ("description", &a.description),
             ("risk", &a.risk),
             ("doctor", &a.doctor),
@@ -827,7 +868,8 @@ fn validate_language(
     for h in CareHabit::all() {
         let ht = habits.get(h);
         let k = format!("habits.{}", h.key());
-        c.text(f, &format!("{k}.title"), &ht.title)?;
+        c.label(f, &format!("{k}.title"), &ht.title)?;
+        c.text(f, &format!("{k}.short"), &ht.short)?;
         c.text(f, &format!("{k}.text"), &ht.text)?;
         c.sources(f, &k, &ht.sources)?;
     }
@@ -835,7 +877,8 @@ fn validate_language(
     let f = "safety.toml";
     let s = &raw.safety;
     c.text(f, "red_flags.title", &s.red_flags.title)?;
-    c.list(f, "red_flags.items", &s.red_flags.items)?;
+    c.list(f, "red_flags.scar", &s.red_flags.scar)?;
+    c.list(f, "red_flags.acne", &s.red_flags.acne)?;
     c.sources(f, "red_flags", &s.red_flags.sources)?;
     for (item, note) in [
         ("pregnancy", &s.pregnancy),
@@ -843,7 +886,9 @@ fn validate_language(
         ("isotretinoin", &s.isotretinoin),
         ("active_acne", &s.active_acne),
         ("several_sessions", &s.several_sessions),
+        ("setting", &s.setting),
     ] {
+        c.text(f, &format!("{item}.short"), &note.short)?;
         c.text(f, &format!("{item}.text"), &note.text)?;
         c.sources(f, item, &note.sources)?;
     }
@@ -852,7 +897,9 @@ fn validate_language(
     let q = raw.questions;
     let follow_ups = Complete::from_map(q.follow_ups, &c.file(f), "follow_ups")?;
     for fu in FollowUp::all() {
-        c.text(f, &format!("follow_ups.{}", fu.key()), follow_ups.get(fu))?;
+        let t = follow_ups.get(fu);
+        c.text(f, &format!("follow_ups.{}.question", fu.key()), &t.question)?;
+        c.text(f, &format!("follow_ups.{}.why", fu.key()), &t.why)?;
     }
     let sc = &q.self_check;
     c.text(f, "self_check.intro", &sc.intro)?;

@@ -28,8 +28,6 @@ pub struct Knowledge {
 pub struct ScarFacts {
     /// Clinic treatments the article recommends for this kind, in the order to show them.
     pub treatments: Vec<Treatment>,
-    /// Whether the card always carries the darker-skin caution.
-    pub darker_skin_caution: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +45,8 @@ pub struct TreatmentFacts {
     pub for_scars: Vec<ScarKind>,
     /// Acne kinds the article names it for.
     pub for_acne: Vec<AcneKind>,
+    /// A laser or a peel: wherever it is named, the darker-skin caution is shown with it.
+    pub darker_skin_caution: bool,
 }
 
 /// One language: every file of `dialogues/<lang>/`.
@@ -107,6 +107,12 @@ pub struct Buttons {
     pub selected_mark: String,
     pub yes: String,
     pub no: String,
+    /// Opens one part's details; `{name}` is replaced by the part's short name.
+    pub details: String,
+    /// Opens the rest of an answer that has one part (an acne kind).
+    pub more: String,
+    /// Opens the citations of the answer on screen.
+    pub sources: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,8 +126,24 @@ pub struct IdentifyText {
 #[serde(deny_unknown_fields)]
 pub struct ResultsText {
     pub next_question: String,
-    /// Title of the card of notes that apply before any clinic treatment.
+    /// Heading of the summary of an identification ("Your marks").
+    pub title: String,
+    /// Heading of the cautions that apply to this person before any clinic treatment.
     pub before_treatment_title: String,
+    /// Heading of the home-care line said once for all kinds found.
+    pub at_home: String,
+    /// Heading before the clinic options on a summary line.
+    pub clinic: String,
+    /// After a red-flag Yes: the heading that puts a doctor's check ahead of everything.
+    pub red_flag_title: String,
+    /// After a red-flag Yes: what to do first.
+    pub red_flag_text: String,
+    /// After a red-flag Yes, in place of the clinic options on the summary.
+    pub after_check: String,
+    /// Heading of the list of citations (the Sources view).
+    pub sources_title: String,
+    /// Under a treatment explained: who decides whether it suits the person.
+    pub treatment_doctor: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +160,8 @@ pub struct Hints {
     pub busy: String,
     /// One chat sends faster than it can be answered: the excess is dropped, said once.
     pub flood: String,
+    /// "Not sure" to a safety question: it is counted as yes, the safe answer, and said so.
+    pub unsure_counted: String,
 }
 
 /// `/settings`: the language choice.
@@ -221,6 +245,8 @@ pub struct CardHeadings {
     pub what: String,
     pub fades: String,
     pub where_: String,
+    /// Above where acne scars form, on the acne details (not "where this acne forms").
+    pub where_scars: String,
     pub home: String,
     pub clinic: String,
     pub sessions: String,
@@ -250,6 +276,9 @@ pub struct NavKeywords {
     pub not_sure: Vec<String>,
     pub yes: Vec<String>,
     pub no: Vec<String>,
+    /// Words for acne a person has now ("pimples", "spots"): typed on the main menu with a
+    /// colour ("red pimples") they open that acne's prevention rather than the red marks.
+    pub active: Vec<String>,
 }
 
 /// One entry of `scars.toml`.
@@ -261,11 +290,24 @@ pub struct ScarText {
     pub title: String,
     /// Typed words that select this kind ("red", "crater").
     pub keywords: Vec<String>,
+    /// The name on the summary and on its details button ("Red marks").
+    pub short: String,
+    /// The summary's line: what it is and whether it fades, in one sentence or two.
+    pub summary: String,
+    /// The one thing to do at home, said once on the summary for all kinds that share it.
+    pub home_first: String,
+    /// When to see a doctor, one line on the summary (kinds that share it say it once).
+    pub doctor_short: String,
     pub what: String,
     pub fades: String,
     #[serde(default, rename = "where")]
     pub where_: Option<String>,
     pub home: Vec<String>,
+    /// Per clinic treatment of `knowledge.toml [scars.<kind>]`: what it does for this kind,
+    /// with sessions and downtime as the article gives them for this kind.
+    pub clinic: BTreeMap<Treatment, String>,
+    /// The article sections the clinic lines come from.
+    pub clinic_sources: Vec<String>,
     pub salon: String,
     pub doctor: String,
     #[serde(default)]
@@ -299,6 +341,8 @@ pub struct AcneFile {
 #[serde(deny_unknown_fields)]
 pub struct AcneText {
     pub label: String,
+    /// The heading: the source's colour name with the plain name ("Red acne (inflamed spots)").
+    pub title: String,
     pub description: String,
     pub keywords: Vec<String>,
     pub risk: String,
@@ -333,6 +377,8 @@ pub struct CareFile {
 #[serde(deny_unknown_fields)]
 pub struct HabitText {
     pub title: String,
+    /// One line on the daily-care summary.
+    pub short: String,
     pub text: String,
     pub sources: Vec<String>,
 }
@@ -347,19 +393,26 @@ pub struct SafetyFile {
     pub isotretinoin: Note,
     pub active_acne: Note,
     pub several_sessions: Note,
+    /// Where scar treatment happens: cosmetic dermatology, usually self-pay; what salons can do.
+    pub setting: Note,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedFlags {
     pub title: String,
-    pub items: Vec<String>,
+    /// Signs about a mark or lump (shown with scar answers).
+    pub scar: Vec<String>,
+    /// Signs about active acne (shown wherever inflamed acne is discussed).
+    pub acne: Vec<String>,
     pub sources: Vec<String>,
 }
 
+/// A caution: a short line for summaries and the full text for details.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Note {
+    pub short: String,
     pub text: String,
     pub sources: Vec<String>,
 }
@@ -368,8 +421,16 @@ pub struct Note {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionsFile {
-    pub follow_ups: BTreeMap<FollowUp, String>,
+    pub follow_ups: BTreeMap<FollowUp, FollowUpText>,
     pub self_check: SelfCheckText,
+}
+
+/// A follow-up question and, in a few words, why it is asked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpText {
+    pub question: String,
+    pub why: String,
 }
 
 #[derive(Debug, Deserialize)]

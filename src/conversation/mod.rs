@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::{Content, Pack};
 use crate::knowledge::{
-    AcneKind, DentShape, DentsAnswer, FlatAnswer, FollowUp, Link, LumpShape, RaisedAnswer,
-    ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, DentShape, DentsAnswer, FlatAnswer, FollowUp, Link, LumpShape,
+    RaisedAnswer, ScarKind, Topic, Treatment,
 };
 
 /// Where a chat is in the conversation. Each variant carries exactly the answers so far.
@@ -58,25 +58,60 @@ pub enum State {
         marks: Marks,
         answers: Vec<(FollowUp, bool)>,
     },
-    /// The advice cards were sent; "What next?".
+    /// The answer for the marks found: a summary, or one of its details.
     Results {
         marks: Marks,
         answers: Vec<(FollowUp, bool)>,
+        #[serde(default)]
+        view: View,
     },
     /// "Which acne do you have now?"
     Prevent,
-    /// A prevention card was sent; "What next?".
+    /// The prevention answer for one acne kind.
     PreventAdvice {
         acne: AcneKind,
+        #[serde(default)]
+        view: View,
     },
-    /// The daily-care card was sent; "What next?".
-    Care,
-    /// "Which treatment would you like explained?" (also after each treatment card).
+    /// The daily-care answer.
+    Care {
+        #[serde(default)]
+        view: View,
+    },
+    /// "Which treatment would you like explained?"
     Treatments,
+    /// One treatment explained; Back returns to the list.
+    TreatmentInfo {
+        treatment: Treatment,
+        #[serde(default)]
+        view: View,
+    },
     /// `/settings`: "Which language should I use?", then back to where the person was.
     Settings {
         then: Box<State>,
     },
+}
+
+/// Which part of an answer is on screen. Every answer opens on its summary (one phone screen);
+/// the details and the sources are one tap away, edited into the same message, and Back
+/// returns to the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum View {
+    #[default]
+    Summary,
+    Details(Detail),
+    Sources,
+}
+
+/// A part of an answer with details of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Detail {
+    /// One scar kind of an identification.
+    Scar(ScarKind),
+    /// One daily-care habit.
+    Habit(CareHabit),
+    /// The rest of an answer that is one part (an acne kind).
+    More,
 }
 
 /// How the scar kinds were found: ticked directly, or through the self-checks.
@@ -166,10 +201,14 @@ pub enum Action {
     Dents(DentsAnswer),
     Raised(RaisedAnswer),
     Answer(FollowUp, bool),
+    /// "Not sure" to a follow-up: counted as yes, the safe answer, and said so.
+    Unsure(FollowUp),
     Acne(AcneKind),
     Treatment(Treatment),
     /// Choose the language with this code (`/settings`).
     Language(LanguageCode),
+    /// Open a part of the answer on screen (details, sources).
+    Show(View),
     Back,
     StartOver,
 }
@@ -275,11 +314,13 @@ pub struct Button {
     pub action: Action,
 }
 
-/// The current question: text (Telegram HTML) and rows of buttons.
+/// The current question or answer: text (Telegram HTML), rows of buttons, and the topic the
+/// share buttons link to when the screen is an answer worth sharing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub text: String,
     pub buttons: Vec<Vec<Button>>,
+    pub share: Option<Link>,
 }
 
 impl Screen {
@@ -289,35 +330,12 @@ impl Screen {
     }
 }
 
-/// An advice card (Telegram HTML) and the topic its share buttons link to; cards that are not
-/// a topic of their own (red flags, notes before treatment) have none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Card {
-    pub text: String,
-    pub link: Option<Link>,
-}
-
-impl Card {
-    fn topic(link: Link, text: String) -> Self {
-        Self {
-            text,
-            link: Some(link),
-        }
-    }
-
-    fn note(text: String) -> Self {
-        Self { text, link: None }
-    }
-}
-
 /// What one step produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub state: State,
     /// A short line before the screen (or a pop-up for a tap): a hint, help, the greeting.
     pub notice: Option<String>,
-    /// Advice cards, each its own message so it stays in the chat.
-    pub cards: Vec<Card>,
     /// The question to show now. `None` only after `/forget`.
     pub screen: Option<Screen>,
     /// The language chosen in this step (`/settings`): the adapter keeps it for the chat.
@@ -367,7 +385,6 @@ impl<'a> Conversation<'a> {
             Input::Forget => Outcome {
                 state: State::Idle,
                 notice: Some(ui.commands.forgotten.clone()),
-                cards: Vec::new(),
                 screen: None,
                 language: None,
                 lasting: true,
@@ -413,23 +430,15 @@ impl<'a> Conversation<'a> {
         )
     }
 
-    /// The screen for a state, with no cards.
+    /// The screen for a state.
     fn show(&self, state: State, notice: Option<String>) -> Outcome {
         let screen = self.screen(&state);
         Outcome {
             state,
             notice,
-            cards: Vec::new(),
             screen: Some(screen),
             language: None,
             lasting: false,
-        }
-    }
-
-    fn with_cards(&self, state: State, cards: Vec<Card>) -> Outcome {
-        Outcome {
-            cards,
-            ..self.show(state, None)
         }
     }
 
@@ -441,15 +450,24 @@ impl<'a> Conversation<'a> {
             (State::MainMenu, Action::StartOver | Action::Back) => None,
             (_, Action::StartOver) => Some(self.show(State::MainMenu, None)),
             (_, Action::Back) => Some(self.show(back(state), None)),
-            (
-                State::MainMenu | State::Results { .. } | State::PreventAdvice { .. } | State::Care,
-                Action::Topic(topic),
-            ) if self.topics_on(state).contains(&topic) => Some(self.receive_topic(topic)),
+            (_, Action::Show(view)) if self.views_on(state).contains(&view) => {
+                Some(self.show(with_view(state, view), None))
+            }
+            (_, Action::Topic(topic)) if self.topics_on(state).contains(&topic) => {
+                Some(self.receive_topic(topic))
+            }
             (State::Identify { picked }, action) => self.receive_marks(picked, action),
             (State::SelfCheck { checks }, action) => self.receive_self_check(checks, action),
             (State::FollowUps { marks, answers }, Action::Answer(question, yes)) => {
                 self.receive_follow_up(marks, answers, question, yes)
             }
+            // Not sure is not a No: the safe answer is taken, and the person is told.
+            (State::FollowUps { marks, answers }, Action::Unsure(question)) => self
+                .receive_follow_up(marks, answers, question, true)
+                .map(|outcome| Outcome {
+                    notice: Some(self.pack.ui.hints.unsure_counted.clone()),
+                    ..outcome
+                }),
             (State::Prevent, Action::Acne(acne)) => Some(self.open(Link::Acne(acne))),
             (State::Treatments, Action::Treatment(t)) => Some(self.open(Link::Treatment(t))),
             (State::Settings { then }, Action::Language(code)) => {
@@ -464,6 +482,7 @@ impl<'a> Conversation<'a> {
             Topic::Identify => self.show(State::Identify { picked: Vec::new() }, None),
             Topic::Prevent => self.show(State::Prevent, None),
             Topic::Care => self.open(Link::Care),
+
             Topic::Treatments => self.show(State::Treatments, None),
         }
     }
@@ -525,50 +544,25 @@ impl<'a> Conversation<'a> {
         Some(self.after_marks(marks.clone(), answers))
     }
 
-    /// Asks the next follow-up, or gives the advice when none is left.
+    /// Asks the next follow-up, or gives the answer when none is left.
     fn after_marks(&self, marks: Marks, answers: Vec<(FollowUp, bool)>) -> Outcome {
         if next_follow_up(&marks, &answers).is_some() {
             return self.show(State::FollowUps { marks, answers }, None);
         }
-        let cards = self.advice_cards(&marks, &answers);
-        self.with_cards(State::Results { marks, answers }, cards)
-    }
-
-    /// The topic a link names, as if reached through the menus. A scar card opened this way
-    /// skips the follow-up questions, so its cautions are all shown (the safe default).
-    pub fn open(&self, link: Link) -> Outcome {
-        match link {
-            Link::Scar(kind) => self.after_questions(Marks::Picked(vec![kind])),
-            Link::NotSure => self.show(
-                State::SelfCheck {
-                    checks: Checks::default(),
-                },
-                None,
-            ),
-            Link::Prevent => self.show(State::Prevent, None),
-            Link::Acne(acne) => self.with_cards(
-                State::PreventAdvice { acne },
-                vec![Card::topic(link, self.acne_card(acne))],
-            ),
-            Link::Care => self.with_cards(State::Care, vec![Card::topic(link, self.care_card())]),
-            Link::Treatments => self.show(State::Treatments, None),
-            Link::Treatment(t) => self.with_cards(
-                State::Treatments,
-                vec![Card::topic(link, self.treatment_card(t))],
-            ),
-        }
-    }
-
-    /// The advice for these marks with no follow-up answered.
-    fn after_questions(&self, marks: Marks) -> Outcome {
-        let cards = self.advice_cards(&marks, &[]);
-        self.with_cards(
+        self.show(
             State::Results {
                 marks,
-                answers: Vec::new(),
+                answers,
+                view: View::Summary,
             },
-            cards,
+            None,
         )
+    }
+
+    /// The topic a link names, as if reached through the menus. A scar answer opened this way
+    /// skips the follow-up questions, so its cautions are all shown (the safe default).
+    pub fn open(&self, link: Link) -> Outcome {
+        self.show(link_state(link), None)
     }
 
     /// Switches the language and returns to where the person was, question and confirmation
@@ -585,16 +579,110 @@ impl<'a> Conversation<'a> {
         )
     }
 
-    /// Topics offered on a "What next?" screen: the ones not just shown.
+    /// Topics offered under an answer's summary: the ones not just shown. After a Yes to
+    /// active acne, preventing new marks comes first.
     fn topics_on(&self, state: &State) -> Vec<Topic> {
         match state {
             State::MainMenu => Topic::all().collect(),
-            State::Results { .. } | State::PreventAdvice { .. } => {
-                vec![Topic::Care, Topic::Treatments]
+            State::Results {
+                answers,
+                view: View::Summary,
+                ..
+            } => {
+                let mut topics = Vec::new();
+                if answers.contains(&(FollowUp::ActiveAcne, true)) {
+                    topics.push(Topic::Prevent);
+                }
+                topics.extend([Topic::Care, Topic::Treatments]);
+                topics
             }
-            State::Care => vec![Topic::Identify, Topic::Treatments],
+            State::PreventAdvice {
+                view: View::Summary,
+                ..
+            } => vec![Topic::Care, Topic::Treatments],
+            State::Care {
+                view: View::Summary,
+            } => vec![Topic::Identify, Topic::Treatments],
             _ => Vec::new(),
         }
+    }
+
+    /// The parts of the answer on screen that a button opens: each detail, and the sources.
+    /// Only from the summary: a detail's own screen has Back to the summary and its sources.
+    pub(crate) fn views_on(&self, state: &State) -> Vec<View> {
+        let details: Vec<Detail> = match state {
+            State::Results {
+                marks,
+                view: View::Summary,
+                ..
+            } => marks.kinds().into_iter().map(Detail::Scar).collect(),
+            State::PreventAdvice {
+                view: View::Summary,
+                ..
+            } => vec![Detail::More],
+            State::Care {
+                view: View::Summary,
+            } => CareHabit::all().map(Detail::Habit).collect(),
+            State::TreatmentInfo {
+                view: View::Summary,
+                ..
+            } => Vec::new(),
+            _ => return Vec::new(),
+        };
+        let mut views: Vec<View> = details.into_iter().map(View::Details).collect();
+        views.push(View::Sources);
+        views
+    }
+}
+
+/// The state a link opens, as if reached through the menus.
+pub(crate) fn link_state(link: Link) -> State {
+    match link {
+        Link::Scar(kind) => State::Results {
+            marks: Marks::Picked(vec![kind]),
+            answers: Vec::new(),
+            view: View::Summary,
+        },
+        Link::NotSure => State::SelfCheck {
+            checks: Checks::default(),
+        },
+        Link::Prevent => State::Prevent,
+        Link::Acne(acne) => State::PreventAdvice {
+            acne,
+            view: View::Summary,
+        },
+        Link::Care => State::Care {
+            view: View::Summary,
+        },
+        Link::Treatments => State::Treatments,
+        Link::Treatment(treatment) => State::TreatmentInfo {
+            treatment,
+            view: View::Summary,
+        },
+    }
+}
+
+/// The same answer with another part on screen; questions have no parts.
+pub(crate) fn with_view(state: &State, view: View) -> State {
+    let mut state = state.clone();
+    match &mut state {
+        State::Results { view: v, .. }
+        | State::PreventAdvice { view: v, .. }
+        | State::Care { view: v }
+        | State::TreatmentInfo { view: v, .. } => *v = view,
+        _ => {}
+    }
+    state
+}
+
+/// The part of the answer on screen, if the state is an answer.
+pub fn view_of(state: &State) -> Option<View> {
+    match state {
+        State::Results { view, .. }
+        | State::PreventAdvice { view, .. }
+        | State::Care { view }
+        | State::TreatmentInfo { view, .. } => Some(*view),
+        _ => None,
     }
 }
 
@@ -617,6 +705,10 @@ pub fn back(state: &State) -> State {
             State::SelfCheck { checks }
         }
     };
+    // From a detail or the sources, Back is the answer's summary.
+    if view_of(state).is_some_and(|v| v != View::Summary) {
+        return with_view(state, View::Summary);
+    }
     match state {
         State::Idle | State::MainMenu | State::Identify { .. } => State::MainMenu,
         State::SelfCheck { checks } => {
@@ -627,7 +719,7 @@ pub fn back(state: &State) -> State {
                 State::Identify { picked: Vec::new() }
             }
         }
-        State::FollowUps { marks, answers } | State::Results { marks, answers } => {
+        State::FollowUps { marks, answers } | State::Results { marks, answers, .. } => {
             match answers.split_last() {
                 Some((_, earlier)) => State::FollowUps {
                     marks: marks.clone(),
@@ -636,8 +728,9 @@ pub fn back(state: &State) -> State {
                 None => before_follow_ups(marks),
             }
         }
-        State::Prevent | State::Care | State::Treatments => State::MainMenu,
+        State::Prevent | State::Care { .. } | State::Treatments => State::MainMenu,
         State::Settings { then } => (**then).clone(),
         State::PreventAdvice { .. } => State::Prevent,
+        State::TreatmentInfo { .. } => State::Treatments,
     }
 }

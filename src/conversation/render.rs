@@ -1,11 +1,14 @@
 //! Screens and advice cards, built from the content. Telegram HTML throughout.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{Action, Button, Card, Conversation, FollowUp, LanguageCode, Marks, Screen, State};
+use super::{
+    Action, Button, Conversation, Detail, FollowUp, LanguageCode, Marks, Screen, State, View,
+};
+use crate::content::{Note, ShapeText};
 use crate::knowledge::{
-    AcneKind, CareHabit, DentsAnswer, FlatAnswer, Link, RaisedAnswer, ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, Link, RaisedAnswer, ScarKind, ScarRisk, Topic,
+    Treatment,
 };
 
 /// Treatments per row in the treatments menu: names are short, two fit a phone.
@@ -38,11 +41,20 @@ impl Conversation<'_> {
     pub(super) fn screen(&self, state: &State) -> Screen {
         let ui = &self.pack.ui;
         let b = &ui.buttons;
+        if let Some((text, mut buttons, share)) = self.answer(state) {
+            buttons.push(self.nav_row());
+            return Screen {
+                text,
+                buttons,
+                share,
+            };
+        }
         let (text, mut buttons) = match state {
             State::Idle | State::MainMenu => {
                 return Screen {
                     text: ui.main_question.clone(),
                     buttons: self.topic_rows(&self.topics_on(&State::MainMenu)),
+                    share: None,
                 };
             }
             State::Identify { picked } => {
@@ -108,19 +120,29 @@ impl Conversation<'_> {
                 }
             }
             State::FollowUps { marks, answers } => {
-                let question =
-                    super::next_follow_up(marks, answers).unwrap_or(FollowUp::ActiveAcne);
+                // A FollowUps state always has a question left (after_marks moves on when
+                // none is); were it not so, the last one is asked again rather than failing.
+                let question = super::next_follow_up(marks, answers)
+                    .or_else(|| answers.last().map(|(q, _)| *q))
+                    .unwrap_or(FollowUp::ActiveAcne);
+                let fu = self.pack.follow_ups.get(question);
                 (
-                    self.pack.follow_ups.get(question).clone(),
+                    format!("{}\n<i>{}</i>", fu.question, fu.why),
                     vec![vec![
                         self.button(&b.yes, Action::Answer(question, true)),
                         self.button(&b.no, Action::Answer(question, false)),
+                        self.button(&b.not_sure, Action::Unsure(question)),
                     ]],
                 )
             }
-            State::Results { .. } | State::PreventAdvice { .. } | State::Care => (
-                ui.results.next_question.clone(),
-                self.topic_rows(&self.topics_on(state)),
+            // Answers are handled above; a detail that does not belong to its answer (never
+            // stored by the step) shows the main menu's question.
+            State::Results { .. }
+            | State::PreventAdvice { .. }
+            | State::Care { .. }
+            | State::TreatmentInfo { .. } => (
+                ui.main_question.clone(),
+                self.topic_rows(&self.topics_on(&State::MainMenu)),
             ),
             State::Prevent => {
                 let mut text = format!("{}\n", ui.prevent_question);
@@ -149,7 +171,10 @@ impl Conversation<'_> {
                             .collect()
                     })
                     .collect();
-                (ui.treatments_question.clone(), rows)
+                (
+                    format!("{}\n<i>{}</i>", ui.treatments_question, self.pack.safety.setting.short),
+                    rows,
+                )
             }
             State::Settings { .. } => {
                 // Each language's own name, so a person can find theirs whatever is shown now.
@@ -170,27 +195,91 @@ impl Conversation<'_> {
             }
         };
         buttons.push(self.nav_row());
-        Screen { text, buttons }
+        Screen {
+            text,
+            buttons,
+            share: None,
+        }
     }
 
-    /// The cards after the scar questions: an urgent card first when a red flag was reported,
-    /// one card per scar kind, then the notes that apply before any clinic treatment.
-    pub(super) fn advice_cards(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> Vec<Card> {
-        let kinds = marks.kinds();
-        let said_yes = |q: FollowUp| answers.contains(&(q, true));
-        let mut cards = Vec::new();
-        if said_yes(FollowUp::RedFlag) {
-            cards.push(Card::note(self.red_flag_card()));
+    /// The answer a state shows, with the buttons that open its parts, and the topic to share.
+    fn answer(&self, state: &State) -> Option<(String, Vec<Vec<Button>>, Option<Link>)> {
+        let b = &self.pack.ui.buttons;
+        let (text, link) = match state {
+            State::Results {
+                marks,
+                answers,
+                view,
+            } => {
+                let kinds = marks.kinds();
+                let link = match kinds.as_slice() {
+                    [one] => Some(Link::Scar(*one)),
+                    _ => None,
+                };
+                match view {
+                    View::Summary => (self.results_summary(marks, answers), link),
+                    View::Details(Detail::Scar(kind)) if kinds.contains(kind) => {
+                        (self.scar_details(*kind, marks), Some(Link::Scar(*kind)))
+                    }
+                    View::Sources => (self.results_sources(marks, answers), link),
+                    View::Details(_) => return None,
+                }
+            }
+            State::PreventAdvice { acne, view } => {
+                let link = Some(Link::Acne(*acne));
+                match view {
+                    View::Summary => (self.acne_summary(*acne), link),
+                    View::Details(Detail::More) => (self.acne_details(*acne), link),
+                    View::Sources => (self.acne_sources(*acne), link),
+                    View::Details(_) => return None,
+                }
+            }
+            State::Care { view } => {
+                let link = Some(Link::Care);
+                match view {
+                    View::Summary => (self.care_summary(), link),
+                    View::Details(Detail::Habit(h)) => (self.habit_details(*h), link),
+                    View::Sources => (self.care_sources(), link),
+                    View::Details(_) => return None,
+                }
+            }
+            State::TreatmentInfo { treatment, view } => {
+                let link = Some(Link::Treatment(*treatment));
+                match view {
+                    View::Summary => (self.treatment_summary(*treatment), link),
+                    View::Sources => (self.treatment_sources(*treatment), link),
+                    View::Details(_) => return None,
+                }
+            }
+            _ => return None,
+        };
+        let mut rows: Vec<Vec<Button>> = Vec::new();
+        let views = self.views_on(state);
+        let details: Vec<Button> = views
+            .iter()
+            .filter_map(|v| match v {
+                View::Details(d) => Some(self.button(self.detail_label(*d), Action::Show(*v))),
+                _ => None,
+            })
+            .collect();
+        // Habits are seven short titles: two to a row. Scar kinds are one to a row.
+        let per_row = if details.len() > 4 { 2 } else { 1 };
+        rows.extend(details.chunks(per_row).map(<[Button]>::to_vec));
+        if views.contains(&View::Sources) {
+            rows.push(vec![self.button(&b.sources, Action::Show(View::Sources))]);
         }
-        if kinds.is_empty() {
-            cards.push(Card::note(self.no_match_card()));
-            return cards;
+        rows.extend(self.topic_rows(&self.topics_on(state)));
+        Some((text, rows, link))
+    }
+
+    /// The label of the button that opens a detail.
+    fn detail_label(&self, detail: Detail) -> String {
+        let b = &self.pack.ui.buttons;
+        match detail {
+            Detail::Scar(kind) => b.details.replace("{name}", &self.pack.scars.get(kind).short),
+            Detail::Habit(h) => self.pack.habits.get(h).title.clone(),
+            Detail::More => b.more.clone(),
         }
-        for kind in &kinds {
-            cards.push(Card::topic(Link::Scar(*kind), self.scar_card(*kind, marks)));
-        }
-        cards.push(Card::note(self.before_treatment_card(&kinds, answers)));
-        cards
     }
 
     /// "<b>name</b>: text", with the language's separator.
@@ -219,80 +308,181 @@ impl Conversation<'_> {
             .join("\n")
     }
 
-    fn sources_line(&self, out: &mut String, ids: impl IntoIterator<Item = impl AsRef<str>>) {
-        // Sorted and deduplicated: several sections often cite the same article section.
-        let cites: BTreeSet<String> = ids
+    /// Items once each, in first-seen order: kinds that share a line say it once.
+    fn distinct<'s>(items: impl IntoIterator<Item = &'s str>) -> Vec<&'s str> {
+        let mut seen = Vec::new();
+        for item in items {
+            if !seen.contains(&item) {
+                seen.push(item);
+            }
+        }
+        seen
+    }
+
+    /// A list of items on one line, with the language's separator.
+    fn joined<'s>(&self, items: impl IntoIterator<Item = &'s str>) -> String {
+        items
             .into_iter()
-            .map(|id| self.pack.cite(id.as_ref()).to_owned())
+            .collect::<Vec<_>>()
+            .join(&self.pack.ui.card.list_separator)
+    }
+
+    fn treatment_names(&self, treatments: &[Treatment]) -> String {
+        self.joined(
+            treatments
+                .iter()
+                .map(|t| self.pack.treatments.get(*t).name.as_str()),
+        )
+    }
+
+    /// Whether any of these treatments is a laser or a peel.
+    fn needs_darker_skin_note(&self, treatments: &[Treatment]) -> bool {
+        treatments
+            .iter()
+            .any(|t| self.content.knowledge.treatments.get(*t).darker_skin_caution)
+    }
+
+    /// The Sources view: for each part of the answer, its citations, one per line.
+    fn sources_view<'s>(&self, parts: impl IntoIterator<Item = (&'s str, Vec<&'s str>)>) -> String {
+        let mut out = format!("<b>{}</b>", self.pack.ui.results.sources_title);
+        for (heading, ids) in parts {
+            let cites = Self::distinct(ids.into_iter().map(|id| self.pack.cite(id)));
+            if cites.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "\n\n<b>{heading}</b>\n{}", Self::bullets(cites));
+        }
+        out
+    }
+
+    // ---- Identification ----
+
+    /// The cautions that apply before any clinic treatment, from the follow-up answers. A
+    /// question that was not asked counts as "yes": the safe default.
+    fn results_notes(&self, kinds: &[ScarKind], answers: &[(FollowUp, bool)]) -> Vec<&Note> {
+        let safety = &self.pack.safety;
+        let answer = |q: FollowUp| answers.iter().find(|(a, _)| *a == q).map(|(_, yes)| *yes);
+        let treatments: Vec<Treatment> = kinds
+            .iter()
+            .flat_map(|k| self.content.knowledge.scars.get(*k).treatments.iter().copied())
             .collect();
-        let _ = write!(
-            out,
-            "\n\n<i>{}</i>",
-            self.plain_labelled(
-                &self.pack.ui.card.sources,
-                &cites
-                    .into_iter()
-                    .collect::<Vec<_>>()
-                    .join(&self.pack.ui.card.list_separator)
-            )
-        );
+        let mut notes = Vec::new();
+        if self.needs_darker_skin_note(&treatments) {
+            notes.push(&safety.darker_skin);
+        }
+        if answer(FollowUp::Pregnancy) != Some(false) {
+            notes.push(&safety.pregnancy);
+        }
+        notes.push(&safety.isotretinoin);
+        if answer(FollowUp::ActiveAcne) != Some(false) {
+            notes.push(&safety.active_acne);
+        }
+        notes
     }
 
-    fn treatment_lines(&self, treatments: &[Treatment]) -> String {
-        let h = &self.pack.ui.card;
-        Self::bullets(treatments.iter().map(|t| {
-            let tt = self.pack.treatments.get(*t);
-            format!(
-                "{}\n  <i>{}</i>{sep}{}\n  <i>{}</i>{sep}{}",
-                self.labelled(&tt.name, &tt.does),
-                h.sessions,
-                tt.sessions,
-                h.downtime,
-                tt.downtime,
-                sep = h.label_separator
-            )
-        }))
-    }
-
-    /// One scar kind: what it is, whether it fades, home care, clinic treatments, salons and
-    /// when to see a dermatologist.
-    pub fn scar_card(&self, kind: ScarKind, marks: &Marks) -> String {
+    /// The name of a kind on the summary, with the shape the self-check found.
+    fn kind_name(&self, kind: ScarKind, marks: &Marks) -> String {
         let s = self.pack.scars.get(kind);
-        let h = &self.pack.ui.card;
-        let facts = self.content.knowledge.scars.get(kind);
-        let mut out = self.card_head(&s.title);
-        let mut sources: Vec<&str> = s.sources.iter().map(String::as_str).collect();
-        self.section(&mut out, &h.what, &s.what);
+        match self.found_shape(kind, marks) {
+            Some(shape) => format!("{} ({})", s.short, shape.name),
+            None => s.short.clone(),
+        }
+    }
 
-        // The shape the self-check found, or every shape so the reader can recognise theirs.
-        let found = marks.checks().and_then(|c| match kind {
+    fn found_shape(&self, kind: ScarKind, marks: &Marks) -> Option<&ShapeText> {
+        marks.checks().and_then(|c| match kind {
             ScarKind::Dents => c.dent_shape().and_then(|d| self.pack.dent_shape(d)),
             ScarKind::Lumps => c.lump_shape().and_then(|l| self.pack.lump_shape(l)),
             _ => None,
-        });
-        if let Some(shape) = found {
+        })
+    }
+
+    /// The first screen of an identification: for each kind a line or two, what repeats said
+    /// once, the cautions that apply to this person, and when to see a doctor. After a red-flag
+    /// Yes, a doctor's check comes first and the clinic options wait for it.
+    pub fn results_summary(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> String {
+        let ui = &self.pack.ui;
+        let r = &ui.results;
+        let kinds = marks.kinds();
+        let safety = &self.pack.safety;
+        let red_flag = answers.contains(&(FollowUp::RedFlag, true));
+        if kinds.is_empty() {
+            let sc = &self.pack.self_check;
+            let mut out = self.card_head(&sc.no_match);
+            self.section(
+                &mut out,
+                &safety.red_flags.title,
+                &Self::bullets(&safety.red_flags.scar),
+            );
+            return out;
+        }
+        let mut out = self.card_head(&r.title);
+        if red_flag {
+            let _ = write!(out, "\n\n⚠️ <b>{}</b>\n{}", r.red_flag_title, r.red_flag_text);
+        }
+        for kind in &kinds {
+            let s = self.pack.scars.get(*kind);
+            let _ = write!(
+                out,
+                "\n\n{}",
+                self.labelled(&self.kind_name(*kind, marks), &s.summary)
+            );
+            if !red_flag {
+                let treatments = &self.content.knowledge.scars.get(*kind).treatments;
+                let _ = write!(
+                    out,
+                    "\n{}",
+                    self.plain_labelled(&r.clinic, &self.treatment_names(treatments))
+                );
+            }
+        }
+        if red_flag {
+            let _ = write!(out, "\n\n<i>{}</i>", r.after_check);
+        }
+        let home = Self::distinct(kinds.iter().map(|k| self.pack.scars.get(*k).home_first.as_str()));
+        let _ = write!(out, "\n\n{}", self.labelled(&r.at_home, &home.join(" ")));
+        // A lump answer whose red-flag question was not asked (a shared link) lists the signs.
+        if kinds.contains(&ScarKind::Lumps) && !answers.iter().any(|(q, _)| *q == FollowUp::RedFlag) {
+            self.section(
+                &mut out,
+                &safety.red_flags.title,
+                &Self::bullets(&safety.red_flags.scar),
+            );
+        }
+        let notes = self.results_notes(&kinds, answers);
+        self.section(
+            &mut out,
+            &format!("⚠️ {}", r.before_treatment_title),
+            &Self::bullets(notes.iter().map(|n| n.short.as_str())),
+        );
+        let doctor =
+            Self::distinct(kinds.iter().map(|k| self.pack.scars.get(*k).doctor_short.as_str()));
+        let _ = write!(out, "\n\n🩺 {}", doctor.join(" "));
+        out
+    }
+
+    /// One scar kind in full: what it is, its shapes, where it forms, whether it fades, home
+    /// care, the clinic treatments for it with sessions and downtime, salons, and the doctor.
+    pub fn scar_details(&self, kind: ScarKind, marks: &Marks) -> String {
+        let s = self.pack.scars.get(kind);
+        let h = &self.pack.ui.card;
+        let safety = &self.pack.safety;
+        let facts = self.content.knowledge.scars.get(kind);
+        let mut out = self.card_head(&s.title);
+        let _ = write!(out, "\n\n{}", s.what);
+        if let Some(shape) = self.found_shape(kind, marks) {
             self.section(
                 &mut out,
                 &h.your_shape,
                 &self.labelled(&shape.name, &shape.text),
             );
-            sources.extend(shape.sources.iter().map(String::as_str));
         } else {
-            let shapes: Vec<_> = s
-                .dent_shapes
-                .values()
-                .chain(s.lump_shapes.values())
-                .collect();
+            let shapes: Vec<_> = s.dent_shapes.values().chain(s.lump_shapes.values()).collect();
             if !shapes.is_empty() {
                 let _ = write!(
                     out,
                     "\n{}",
                     Self::bullets(shapes.iter().map(|sh| self.labelled(&sh.name, &sh.text)))
-                );
-                sources.extend(
-                    shapes
-                        .iter()
-                        .flat_map(|sh| sh.sources.iter().map(String::as_str)),
                 );
             }
         }
@@ -301,154 +491,223 @@ impl Conversation<'_> {
         }
         self.section(&mut out, &h.fades, &s.fades);
         self.section(&mut out, &h.home, &Self::bullets(&s.home));
-        self.section(
-            &mut out,
-            &h.clinic,
-            &self.treatment_lines(&facts.treatments),
-        );
-        sources.extend(facts.treatments.iter().flat_map(|t| {
-            self.pack
-                .treatments
-                .get(*t)
-                .sources
-                .iter()
-                .map(String::as_str)
-        }));
+        let clinic = facts.treatments.iter().filter_map(|t| {
+            let line = s.clinic.get(t)?;
+            Some(self.labelled(&self.pack.treatments.get(*t).name, line))
+        });
+        let mut body = Self::bullets(clinic);
+        let _ = write!(body, "\n{}", safety.several_sessions.text);
+        if self.needs_darker_skin_note(&facts.treatments) {
+            let _ = write!(body, "\n⚠️ {}", safety.darker_skin.text);
+        }
+        self.section(&mut out, &h.clinic, &body);
         self.section(&mut out, &h.salon, &s.salon);
         self.section(&mut out, &h.doctor, &s.doctor);
-        self.sources_line(&mut out, sources);
         out
     }
 
-    fn red_flag_card(&self) -> String {
-        let rf = &self.pack.safety.red_flags;
-        let mut out = format!("<b>{}</b>\n{}", rf.title, Self::bullets(&rf.items));
-        self.sources_line(&mut out, &rf.sources);
-        out
-    }
-
-    fn no_match_card(&self) -> String {
-        let sc = &self.pack.self_check;
-        let rf = &self.pack.safety.red_flags;
-        let mut out = self.card_head(&sc.no_match);
-        self.section(&mut out, &rf.title, &Self::bullets(&rf.items));
-        self.sources_line(&mut out, sc.sources.iter().chain(&rf.sources));
-        out
-    }
-
-    /// The notes that apply before any clinic treatment, chosen by the follow-up answers.
-    /// A question that was not asked counts as "yes" for cautions: the safe default.
-    fn before_treatment_card(&self, kinds: &[ScarKind], answers: &[(FollowUp, bool)]) -> String {
-        let safety = &self.pack.safety;
-        let answer = |q: FollowUp| answers.iter().find(|(a, _)| *a == q).map(|(_, yes)| *yes);
-        let mut notes = Vec::new();
-        // Not asked (a deep link skips the questions) counts as "yes" where it applies.
-        if answer(FollowUp::ActiveAcne).unwrap_or(FollowUp::ActiveAcne.applies_to(kinds)) {
-            notes.push(&safety.active_acne);
-        }
-        if answer(FollowUp::Pregnancy).unwrap_or(FollowUp::Pregnancy.applies_to(kinds)) {
-            notes.push(&safety.pregnancy);
-        }
-        let caution_always = kinds
+    fn scar_source_ids(&self, kind: ScarKind) -> Vec<&str> {
+        let s = self.pack.scars.get(kind);
+        s.sources
             .iter()
-            .any(|k| self.content.knowledge.scars.get(*k).darker_skin_caution);
-        let darkens = answer(FollowUp::SkinDarkens).unwrap_or(caution_always);
-        if darkens {
-            notes.push(&safety.darker_skin);
-        }
-        notes.push(&safety.isotretinoin);
-        notes.push(&safety.several_sessions);
-        let rf = &safety.red_flags;
-        let mut out = self.card_head(&self.pack.ui.results.before_treatment_title);
-        let _ = write!(
-            out,
-            "\n\n{}",
-            Self::bullets(notes.iter().map(|n| n.text.as_str()))
-        );
-        self.section(&mut out, &rf.title, &Self::bullets(&rf.items));
-        self.sources_line(
-            &mut out,
-            notes
-                .iter()
-                .flat_map(|n| n.sources.iter())
-                .chain(&rf.sources),
-        );
-        out
+            .chain(&s.clinic_sources)
+            .chain(s.dent_shapes.values().flat_map(|sh| &sh.sources))
+            .chain(s.lump_shapes.values().flat_map(|sh| &sh.sources))
+            .map(String::as_str)
+            .collect()
     }
 
-    /// An acne kind: its scar risk and the measures that prevent scars.
-    pub fn acne_card(&self, kind: AcneKind) -> String {
+    fn results_sources(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> String {
+        let kinds = marks.kinds();
+        let safety = &self.pack.safety;
+        let mut parts: Vec<(&str, Vec<&str>)> = kinds
+            .iter()
+            .map(|k| (self.pack.scars.get(*k).short.as_str(), self.scar_source_ids(*k)))
+            .collect();
+        let mut notes: Vec<&str> = self
+            .results_notes(&kinds, answers)
+            .into_iter()
+            .chain([&safety.several_sessions, &safety.setting])
+            .flat_map(|n| n.sources.iter().map(String::as_str))
+            .collect();
+        notes.extend(safety.red_flags.sources.iter().map(String::as_str));
+        if kinds.is_empty() {
+            notes.extend(self.pack.self_check.sources.iter().map(String::as_str));
+        }
+        parts.push((&self.pack.ui.results.before_treatment_title, notes));
+        self.sources_view(parts)
+    }
+
+    // ---- Prevention ----
+
+    /// Whether this acne kind is inflamed (red, yellow, purple): the red flags belong with it.
+    fn inflamed(&self, kind: AcneKind) -> bool {
+        self.content.knowledge.acne.get(kind).risk != ScarRisk::Low
+    }
+
+    /// The first screen of an acne kind: its scar risk, what helps most, the clinic options,
+    /// the red flags where the acne is inflamed, and when to see a doctor.
+    pub fn acne_summary(&self, kind: AcneKind) -> String {
         let a = self.pack.acne.get(kind);
         let h = &self.pack.ui.card;
         let facts = self.content.knowledge.acne.get(kind);
-        let mut out = self.card_head(&self.plain_labelled(&a.label, &a.description));
-        self.section(&mut out, &h.risk, &a.risk);
-        self.section(&mut out, &h.measures, &Self::bullets(&a.measures));
-        let names: Vec<&str> = facts
-            .treatments
-            .iter()
-            .map(|t| self.pack.treatments.get(*t).name.as_str())
-            .collect();
-        self.section(&mut out, &h.clinic_only, &names.join(&h.list_separator));
-        self.section(&mut out, &h.where_, &self.pack.where_scars_form);
-        self.section(&mut out, &h.doctor, &a.doctor);
-        self.sources_line(&mut out, a.sources.iter().chain(&self.pack.where_sources));
-        out
-    }
-
-    /// The seven daily-care habits.
-    pub fn care_card(&self) -> String {
-        let h = &self.pack.ui.card;
-        let mut out = self.card_head(&self.pack.care_title);
-        let _ = write!(out, "\n{}", self.pack.care_intro);
-        let habits: Vec<_> = CareHabit::all().map(|c| self.pack.habits.get(c)).collect();
-        for (i, habit) in habits.iter().enumerate() {
-            let _ = write!(out, "\n\n<b>{}. {}</b>\n{}", i + 1, habit.title, habit.text);
+        let rf = &self.pack.safety.red_flags;
+        let mut out = self.card_head(&a.title);
+        let _ = write!(out, "\n{}", a.description);
+        let _ = write!(out, "\n\n{}", self.labelled(&h.risk, &a.risk));
+        if let Some(first) = a.measures.first() {
+            let _ = write!(out, "\n\n{}", self.labelled(&h.measures, first));
         }
-        self.section(&mut out, &h.doctor, &self.pack.care_doctor);
-        self.sources_line(&mut out, habits.iter().flat_map(|h| h.sources.iter()));
+        let _ = write!(
+            out,
+            "\n{}",
+            self.plain_labelled(&h.clinic_only, &self.treatment_names(&facts.treatments))
+        );
+        if self.inflamed(kind) {
+            self.section(&mut out, &format!("⚠️ {}", rf.title), &Self::bullets(&rf.acne));
+        }
+        let _ = write!(out, "\n\n🩺 {}", a.doctor);
         out
     }
 
-    /// One treatment: what it does, for which scars and acne, sessions and downtime.
-    pub fn treatment_card(&self, t: Treatment) -> String {
+    /// The rest of an acne kind: every measure, the cautions for the medicines and procedures
+    /// named, and where acne scars form.
+    pub fn acne_details(&self, kind: AcneKind) -> String {
+        let a = self.pack.acne.get(kind);
+        let h = &self.pack.ui.card;
+        let facts = self.content.knowledge.acne.get(kind);
+        let mut out = self.card_head(&a.title);
+        self.section(&mut out, &h.measures, &Self::bullets(&a.measures));
+        self.section(
+            &mut out,
+            &format!("⚠️ {}", self.pack.ui.results.before_treatment_title),
+            &Self::bullets(self.procedure_notes(&facts.treatments).iter().map(|n| n.short.as_str())),
+        );
+        self.section(&mut out, &h.where_scars, &self.pack.where_scars_form);
+        out
+    }
+
+    /// The cautions wherever medicines or procedures are named: darker skin for lasers and
+    /// peels, pregnancy, isotretinoin.
+    fn procedure_notes(&self, treatments: &[Treatment]) -> Vec<&Note> {
+        let safety = &self.pack.safety;
+        let mut notes = Vec::new();
+        if self.needs_darker_skin_note(treatments) {
+            notes.push(&safety.darker_skin);
+        }
+        notes.extend([&safety.pregnancy, &safety.isotretinoin]);
+        notes
+    }
+
+    fn acne_sources(&self, kind: AcneKind) -> String {
+        let a = self.pack.acne.get(kind);
+        let facts = self.content.knowledge.acne.get(kind);
+        let safety = &self.pack.safety;
+        let mut notes: Vec<&str> = self
+            .procedure_notes(&facts.treatments)
+            .into_iter()
+            .flat_map(|n| n.sources.iter().map(String::as_str))
+            .collect();
+        if self.inflamed(kind) {
+            notes.extend(safety.red_flags.sources.iter().map(String::as_str));
+        }
+        self.sources_view([
+            (
+                a.title.as_str(),
+                a.sources
+                    .iter()
+                    .chain(&self.pack.where_sources)
+                    .map(String::as_str)
+                    .collect(),
+            ),
+            (self.pack.ui.results.before_treatment_title.as_str(), notes),
+        ])
+    }
+
+    // ---- Daily care ----
+
+    /// The first screen of daily care: the seven habits, a line each.
+    pub fn care_summary(&self) -> String {
+        let mut out = self.card_head(&self.pack.care_title);
+        let _ = write!(out, "\n{}\n", self.pack.care_intro);
+        for (i, h) in CareHabit::all().map(|c| self.pack.habits.get(c)).enumerate() {
+            let _ = write!(out, "\n{}. {}", i + 1, self.labelled(&h.title, &h.short));
+        }
+        let _ = write!(out, "\n\n🩺 {}", self.pack.care_doctor);
+        out
+    }
+
+    /// One habit in full, with the pregnancy caution beside whitening ingredients.
+    pub fn habit_details(&self, habit: CareHabit) -> String {
+        let h = self.pack.habits.get(habit);
+        let n = CareHabit::all().position(|c| c == habit).unwrap_or(0) + 1;
+        let mut out = format!("<b>{n}. {}</b>\n{}", h.title, h.text);
+        if habit == CareHabit::WhiteningIngredients {
+            let _ = write!(out, "\n\n⚠️ {}", self.pack.safety.pregnancy.text);
+        }
+        let _ = write!(out, "\n\n🩺 {}", self.pack.care_doctor);
+        out
+    }
+
+    fn care_sources(&self) -> String {
+        let safety = &self.pack.safety;
+        self.sources_view(
+            CareHabit::all()
+                .map(|c| {
+                    let h = self.pack.habits.get(c);
+                    let mut ids: Vec<&str> = h.sources.iter().map(String::as_str).collect();
+                    if c == CareHabit::WhiteningIngredients {
+                        ids.extend(safety.pregnancy.sources.iter().map(String::as_str));
+                    }
+                    (h.title.as_str(), ids)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    // ---- Treatments ----
+
+    /// One treatment: where it is done, what it does, what it helps, sessions and downtime,
+    /// its cautions, and who decides.
+    pub fn treatment_summary(&self, t: Treatment) -> String {
         let tt = self.pack.treatments.get(t);
         let h = &self.pack.ui.card;
         let facts = self.content.knowledge.treatments.get(t);
         let safety = &self.pack.safety;
         let mut out = self.card_head(&tt.name);
-        let _ = write!(out, "\n<i>{}</i>", h.clinic_only);
-        self.section(&mut out, &h.does, &tt.does);
+        let _ = write!(out, "\n{}", safety.setting.short);
+        let _ = write!(out, "\n\n{}", tt.does);
         if !facts.for_scars.is_empty() {
-            let names: Vec<&str> = facts
-                .for_scars
-                .iter()
-                .map(|k| self.pack.scars.get(*k).label.as_str())
-                .collect();
-            self.section(&mut out, &h.helps_with, &names.join(&h.list_separator));
+            let names = facts.for_scars.iter().map(|k| self.pack.scars.get(*k).short.as_str());
+            let _ = write!(out, "\n\n{}", self.labelled(&h.helps_with, &self.joined(names)));
         }
         if !facts.for_acne.is_empty() {
-            let names: Vec<&str> = facts
-                .for_acne
-                .iter()
-                .map(|k| self.pack.acne.get(*k).label.as_str())
-                .collect();
-            self.section(&mut out, &h.acne_kinds, &names.join(&h.list_separator));
+            let names = facts.for_acne.iter().map(|k| self.pack.acne.get(*k).title.as_str());
+            let _ = write!(out, "\n{}", self.labelled(&h.acne_kinds, &self.joined(names)));
         }
-        self.section(&mut out, &h.sessions, &tt.sessions);
-        self.section(&mut out, &h.downtime, &tt.downtime);
+        let _ = write!(out, "\n{}", self.labelled(&h.sessions, &tt.sessions));
+        let _ = write!(out, "\n{}", self.labelled(&h.downtime, &tt.downtime));
         self.section(
             &mut out,
-            &h.doctor,
-            &Self::bullets([&safety.several_sessions.text, &safety.isotretinoin.text]),
+            &format!("⚠️ {}", self.pack.ui.results.before_treatment_title),
+            &Self::bullets(self.procedure_notes(&[t]).iter().map(|n| n.short.as_str())),
         );
-        self.sources_line(
-            &mut out,
-            tt.sources
-                .iter()
-                .chain(&safety.several_sessions.sources)
-                .chain(&safety.isotretinoin.sources),
-        );
+        let _ = write!(out, "\n\n🩺 {}", self.pack.ui.results.treatment_doctor);
         out
+    }
+
+    fn treatment_sources(&self, t: Treatment) -> String {
+        let tt = self.pack.treatments.get(t);
+        let safety = &self.pack.safety;
+        let notes: Vec<&str> = self
+            .procedure_notes(&[t])
+            .into_iter()
+            .chain([&safety.setting])
+            .flat_map(|n| n.sources.iter().map(String::as_str))
+            .collect();
+        self.sources_view([
+            (tt.name.as_str(), tt.sources.iter().map(String::as_str).collect()),
+            (self.pack.ui.results.before_treatment_title.as_str(), notes),
+        ])
     }
 }

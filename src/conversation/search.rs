@@ -5,9 +5,8 @@
 //! to the full card.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
-use super::{Conversation, Marks, mentions, normalize};
+use super::{Conversation, View, mentions, normalize};
 use crate::content::html;
 use crate::knowledge::{CareHabit, Link, Topic};
 
@@ -17,15 +16,9 @@ pub const MAX_SEARCH_RESULTS: usize = 50;
 /// Longest one-line summary (an inline result's description), in characters.
 pub const MAX_SUMMARY_CHARS: usize = 120;
 
-/// Telegram's limit for a message text, in UTF-16 code units after entity parsing.
-const MAX_MESSAGE_LEN: usize = 4096;
-
 /// Inline queries arrive while the person types: a last word of at least this many characters
 /// also matches as the start of a word ("kelo" finds keloids). Shorter ones match too much.
 const MIN_PREFIX_CHARS: usize = 3;
-
-/// How many acne measures a compact card shows; the full card has them all.
-const COMPACT_MEASURES: usize = 3;
 
 /// How well a card matches a query. Variants are in increasing order of relevance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -150,16 +143,21 @@ impl Conversation<'_> {
         names
     }
 
-    /// The full card a link opens; `None` for links that open a question, not a card.
+    /// Everything a link's answer says, summary and every detail, for text search; `None`
+    /// for links that open a question, not an answer.
     fn full_card(&self, link: Link) -> Option<String> {
-        match link {
-            // As a deep link opens it: the kind alone, every shape described.
-            Link::Scar(kind) => Some(self.scar_card(kind, &Marks::Picked(vec![kind]))),
-            Link::Acne(kind) => Some(self.acne_card(kind)),
-            Link::Care => Some(self.care_card()),
-            Link::Treatment(t) => Some(self.treatment_card(t)),
-            Link::NotSure | Link::Prevent | Link::Treatments => None,
+        if !link.is_card() {
+            return None;
         }
+        let state = super::link_state(link);
+        let mut text = self.screen(&state).text;
+        for view in self.views_on(&state) {
+            if view != View::Sources {
+                text.push_str("\n\n");
+                text.push_str(&self.screen(&super::with_view(&state, view)).text);
+            }
+        }
+        Some(text)
     }
 
     /// A card's title, plain text ([`crate::content::Pack::link_title`]): the inline result's
@@ -173,7 +171,7 @@ impl Conversation<'_> {
     pub fn link_summary(&self, link: Link) -> String {
         let p = self.pack;
         let text = match link {
-            Link::Scar(kind) => &p.scars.get(kind).what,
+            Link::Scar(kind) => &p.scars.get(kind).summary,
             // The title is the bare label ("White"); the description says what it looks like.
             Link::Acne(kind) => &p.acne.get(kind).description,
             Link::Care => &p.care_intro,
@@ -185,81 +183,12 @@ impl Conversation<'_> {
         shorten(&html::to_plain(text), MAX_SUMMARY_CHARS)
     }
 
-    /// A short card to post in any chat (Telegram HTML, at most 4096 characters): the title,
-    /// the disclaimer, and the essentials. A scar: what it is, whether it fades, when to see a
-    /// dermatologist. An acne kind: its scar risk and the first measures. A treatment: what it
-    /// does, sessions, downtime. Daily care: the intro and the habits. The full card is one tap
-    /// away (the deep link under the posted card).
+    /// The card to post in any chat (Telegram HTML, within Telegram's limit): the first
+    /// screen of the link's answer as a person who answered no question sees it, so every
+    /// caution is there (the safe default). The details are one tap away (the deep link under
+    /// the posted card). A link to a question posts the question's text.
     pub fn compact_card(&self, link: Link) -> String {
-        let p = self.pack;
-        let h = &p.ui.card;
-        // (heading, body): both already Telegram HTML from the content.
-        let sections: Vec<(&str, String)> = match link {
-            Link::Scar(kind) => {
-                let s = p.scars.get(kind);
-                vec![
-                    (h.what.as_str(), s.what.clone()),
-                    (h.fades.as_str(), s.fades.clone()),
-                    (h.doctor.as_str(), s.doctor.clone()),
-                ]
-            }
-            Link::Acne(kind) => {
-                let a = p.acne.get(kind);
-                vec![
-                    (h.risk.as_str(), a.risk.clone()),
-                    (
-                        h.measures.as_str(),
-                        a.measures
-                            .iter()
-                            .take(COMPACT_MEASURES)
-                            .map(|m| format!("• {m}"))
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    ),
-                ]
-            }
-            Link::Treatment(t) => {
-                let tt = p.treatments.get(t);
-                vec![
-                    (h.does.as_str(), tt.does.clone()),
-                    (h.sessions.as_str(), tt.sessions.clone()),
-                    (h.downtime.as_str(), tt.downtime.clone()),
-                ]
-            }
-            Link::Care => {
-                let mut habits = String::new();
-                for (i, habit) in CareHabit::all().map(|c| p.habits.get(c)).enumerate() {
-                    let sep = if i == 0 { "" } else { "\n" };
-                    let _ = write!(habits, "{sep}{}. {}", i + 1, habit.title);
-                }
-                vec![("", p.care_intro.clone()), ("", habits)]
-            }
-            Link::NotSure => vec![("", p.self_check.intro.clone())],
-            Link::Prevent => vec![("", p.ui.prevent_question.clone())],
-            Link::Treatments => vec![("", p.ui.treatments_question.clone())],
-        };
-        let title = match link {
-            // As the full card is headed: the bare label says little on its own.
-            Link::Acne(kind) => {
-                let a = p.acne.get(kind);
-                Cow::Owned(self.plain_labelled(&a.label, &a.description))
-            }
-            _ => Cow::Borrowed(self.link_title(link)),
-        };
-        let mut out = format!("<b>{title}</b>\n<i>{}</i>", h.disclaimer);
-        // Whole sections only, so the HTML stays well-formed; the content is short enough that
-        // all of them fit, and a section that would not is left to the full card.
-        for (heading, body) in sections {
-            let section = if heading.is_empty() {
-                format!("\n\n{body}")
-            } else {
-                format!("\n\n<b>{heading}</b>\n{body}")
-            };
-            if html::telegram_len(&out) + html::telegram_len(&section) <= MAX_MESSAGE_LEN {
-                out.push_str(&section);
-            }
-        }
-        out
+        self.screen(&super::link_state(link)).text
     }
 }
 

@@ -7,9 +7,9 @@
 
 use teloxide::types::UserId;
 
-use crate::conversation::{Action, LanguageCode};
+use crate::conversation::{Action, Detail, LanguageCode, View};
 use crate::knowledge::{
-    AcneKind, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
 };
 
 /// Bumped when the format changes incompatibly.
@@ -29,6 +29,12 @@ pub fn encode(action: Action) -> String {
         Action::Dents(a) => format!("dents:{}", a.key()),
         Action::Raised(a) => format!("raised:{}", a.key()),
         Action::Answer(q, yes) => format!("ans:{}:{}", q.key(), if yes { "y" } else { "n" }),
+        Action::Unsure(q) => format!("ans:{}:u", q.key()),
+        Action::Show(View::Summary) => "show:sum".to_owned(),
+        Action::Show(View::Sources) => "show:src".to_owned(),
+        Action::Show(View::Details(Detail::Scar(k))) => format!("show:scar:{}", k.key()),
+        Action::Show(View::Details(Detail::Habit(h))) => format!("show:habit:{}", h.key()),
+        Action::Show(View::Details(Detail::More)) => "show:more".to_owned(),
         Action::Acne(a) => format!("acne:{}", a.key()),
         Action::Treatment(t) => format!("tr:{}", t.key()),
         Action::Language(code) => format!("lang:{}", code.as_str()),
@@ -58,6 +64,16 @@ pub fn parse(data: &str) -> Option<Action> {
         ("raised", Some(k), None) => Action::Raised(k.parse::<RaisedAnswer>().ok()?),
         ("ans", Some(k), Some("y")) => Action::Answer(k.parse::<FollowUp>().ok()?, true),
         ("ans", Some(k), Some("n")) => Action::Answer(k.parse::<FollowUp>().ok()?, false),
+        ("ans", Some(k), Some("u")) => Action::Unsure(k.parse::<FollowUp>().ok()?),
+        ("show", Some("sum"), None) => Action::Show(View::Summary),
+        ("show", Some("src"), None) => Action::Show(View::Sources),
+        ("show", Some("more"), None) => Action::Show(View::Details(Detail::More)),
+        ("show", Some("scar"), Some(k)) => {
+            Action::Show(View::Details(Detail::Scar(k.parse::<ScarKind>().ok()?)))
+        }
+        ("show", Some("habit"), Some(h)) => {
+            Action::Show(View::Details(Detail::Habit(h.parse::<CareHabit>().ok()?)))
+        }
         ("acne", Some(k), None) => Action::Acne(k.parse::<AcneKind>().ok()?),
         ("tr", Some(k), None) => Action::Treatment(k.parse::<Treatment>().ok()?),
         ("lang", Some(code), None) => Action::Language(LanguageCode::parse(code)?),
@@ -108,8 +124,19 @@ pub fn all_actions() -> Vec<Action> {
     all.extend(DentsAnswer::all().map(Action::Dents));
     all.extend(RaisedAnswer::all().map(Action::Raised));
     for q in FollowUp::all() {
-        all.extend([Action::Answer(q, true), Action::Answer(q, false)]);
+        all.extend([
+            Action::Answer(q, true),
+            Action::Answer(q, false),
+            Action::Unsure(q),
+        ]);
     }
+    all.extend([
+        Action::Show(View::Summary),
+        Action::Show(View::Sources),
+        Action::Show(View::Details(Detail::More)),
+    ]);
+    all.extend(ScarKind::all().map(|k| Action::Show(View::Details(Detail::Scar(k)))));
+    all.extend(CareHabit::all().map(|h| Action::Show(View::Details(Detail::Habit(h)))));
     all.extend(AcneKind::all().map(Action::Acne));
     all.extend(Treatment::all().map(Action::Treatment));
     all

@@ -280,7 +280,7 @@ impl<'a, R: Api> Reply<'a, R> {
         Ok(next_session(session, user, outcome, menu))
     }
 
-    /// Sends the cards (each with its share buttons), then the notice and the screen together.
+    /// Sends the notice and the screen: together, or the notice first when it is to stay.
     async fn deliver_new(
         &self,
         outcome: &Outcome,
@@ -291,16 +291,6 @@ impl<'a, R: Api> Reply<'a, R> {
             Some(code) => self.content.pack(Some(code.as_str())),
             None => self.pack,
         };
-        for card in &outcome.cards {
-            let mut request = self
-                .bot
-                .send_message(self.chat_id, &card.text)
-                .parse_mode(ParseMode::Html);
-            if let Some(link) = card.link {
-                request = request.reply_markup(share::card_keyboard(self.me, pack, link)?);
-            }
-            self.delivery.send(Some(self.chat_id), request).await?;
-        }
         let notice = match notice {
             // Information to keep gets its own message; the menu below it is edited freely.
             Some(n) if outcome.lasting && outcome.screen.is_some() => {
@@ -324,7 +314,7 @@ impl<'a, R: Api> Reply<'a, R> {
             .send_message(self.chat_id, text)
             .parse_mode(ParseMode::Html);
         if let Some(screen) = &outcome.screen {
-            request = request.reply_markup(keyboard(screen));
+            request = request.reply_markup(keyboard(screen, self.me, pack)?);
         }
         let sent = self.delivery.send(Some(self.chat_id), request).await?;
         Ok(outcome.screen.as_ref().map(|_| sent.id))
@@ -458,16 +448,17 @@ async fn receive_callback<R: Api>(
 
     let reply = Reply::new((&bot, &delivery), &me, &content, chat_id, pack);
     let menu = match input {
-        // The tapped menu is current: edit it in place, unless cards must come first.
-        Input::Tap(_) if outcome.cards.is_empty() && outcome.language.is_none() => {
+        // The tapped menu is current: edit it in place (questions and answers alike).
+        Input::Tap(_) if outcome.language.is_none() => {
             if let Some(screen) = &outcome.screen {
-                edit_menu((&bot, &delivery), chat_id, message_id, screen).await?;
+                let markup = keyboard(screen, &me, pack)?;
+                edit_menu((&bot, &delivery), chat_id, message_id, &screen.text, markup).await?;
             }
             Some(message_id)
         }
         Input::Tap(_) => {
-            // Post the cards and a fresh menu below them, then retire the old menu's buttons
-            // so the advice reads top to bottom (after, so a failed send leaves them usable).
+            // A new language: its confirmation and a fresh menu below it, then the old menu's
+            // buttons are retired (after, so a failed send leaves them usable).
             let notice = outcome.language.and(outcome.notice.as_deref());
             let menu = reply.deliver_new(&outcome, notice).await?;
             retire_buttons((&bot, &delivery), chat_id, message_id).await;
@@ -492,12 +483,13 @@ async fn edit_menu<R: Api>(
     (bot, delivery): (&R, &Delivery),
     chat_id: ChatId,
     message_id: MessageId,
-    screen: &Screen,
+    text: &str,
+    markup: InlineKeyboardMarkup,
 ) -> Result<(), RequestError> {
     let request = bot
-        .edit_message_text(chat_id, message_id, &screen.text)
+        .edit_message_text(chat_id, message_id, text)
         .parse_mode(ParseMode::Html)
-        .reply_markup(keyboard(screen));
+        .reply_markup(markup);
     delivery::edit(delivery, chat_id, request).await
 }
 
@@ -539,13 +531,27 @@ async fn save(dialogue: &SessionDialogue, delivery: &Delivery, session: Session)
     Ok(())
 }
 
-/// The inline keyboard for a screen.
-pub fn keyboard(screen: &Screen) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(screen.buttons.iter().map(|row| {
-        row.iter()
-            .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
-            .collect::<Vec<_>>()
-    }))
+/// The inline keyboard for a screen: its buttons, and under an answer worth sharing the share
+/// row (Telegram's share sheet and posting into another chat) above the navigation row.
+pub fn keyboard(
+    screen: &Screen,
+    me: &Me,
+    pack: &Pack,
+) -> Result<InlineKeyboardMarkup, url::ParseError> {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = screen
+        .buttons
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
+                .collect()
+        })
+        .collect();
+    if let Some(link) = screen.share {
+        let at = rows.len().saturating_sub(1);
+        rows.insert(at, share::share_row(me, pack, link)?);
+    }
+    Ok(InlineKeyboardMarkup::new(rows))
 }
 
 /// Callback answers are plain text of at most 200 characters.

@@ -3,7 +3,7 @@
 //! A link is `https://t.me/<bot>?start=<payload>` ([`Link::payload`]); the bot's username comes
 //! from getMe, so the same build works for any bot account.
 
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me};
+use teloxide::types::{InlineKeyboardButton, Me};
 use url::{ParseError, Url};
 
 use crate::content::{Pack, html};
@@ -42,12 +42,12 @@ pub fn share_url(me: &Me, pack: &Pack, link: Link) -> Result<Url, ParseError> {
     Ok(url)
 }
 
-/// The buttons under an advice card: the share sheet, and posting the card into another chat
-/// through inline mode (the query is the card's title, which finds that card first).
-pub fn card_keyboard(me: &Me, pack: &Pack, link: Link) -> Result<InlineKeyboardMarkup, ParseError> {
+/// The share row under an answer: the share sheet, and posting the answer into another chat
+/// through inline mode (the query is the answer's title, which finds it first).
+pub fn share_row(me: &Me, pack: &Pack, link: Link) -> Result<Vec<InlineKeyboardButton>, ParseError> {
     let title = html::to_plain(pack.link_title(link));
-    Ok(InlineKeyboardMarkup::new([vec![
+    Ok(vec![
         InlineKeyboardButton::url(pack.ui.share.button.clone(), share_url(me, pack, link)?),
         InlineKeyboardButton::switch_inline_query(pack.ui.share.inline_button.clone(), title),
-    ]]))
+    ])
 }
