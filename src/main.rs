@@ -40,6 +40,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
 
+    if matches!(cli.command, Some(Mode::Check)) {
+        return check(cli.dialogues.as_deref());
+    }
     let content = match &cli.dialogues {
         Some(dir) => Content::from_dir(dir),
         None => Content::embedded(),
@@ -54,10 +57,7 @@ fn main() -> ExitCode {
 
     let explicit = cli.command.is_some();
     match cli.command.unwrap_or(Mode::Run) {
-        Mode::Check => {
-            println!("dialogues OK: {} language(s)", content.packs().count());
-            ExitCode::SUCCESS
-        }
+        Mode::Check => check(cli.dialogues.as_deref()),
         Mode::Console { lang } => console(&content, &lang),
         Mode::Run => {
             let config = match Config::from_env() {
@@ -92,6 +92,41 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `check`: every content rule over every file and every screen of every path, all problems
+/// printed at once (one `error:` line each), exit status 1 if there is any.
+fn check(dir: Option<&std::path::Path>) -> ExitCode {
+    let files = match dir {
+        Some(dir) => match Content::dir_files(dir) {
+            Ok(files) => files,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Content::embedded_files(),
+    };
+    let mut problems = scar_guide::content::lint::lint(&files);
+    let (content, found) = Content::check_files(files);
+    problems.extend(found);
+    let languages = match content {
+        Some(content) => {
+            // The screens are walked only over content that loads cleanly.
+            problems.extend(scar_guide::conversation::walk::check_limits(&content));
+            content.packs().count()
+        }
+        None => 0,
+    };
+    if problems.is_empty() {
+        println!("dialogues OK: {languages} language(s), every screen of every path within the limits");
+        return ExitCode::SUCCESS;
+    }
+    for p in &problems {
+        eprintln!("error: {p}");
+    }
+    eprintln!("{} problem(s) in dialogues/", problems.len());
+    ExitCode::FAILURE
 }
 
 /// The conversation over stdin and stdout.

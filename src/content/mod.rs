@@ -10,8 +10,10 @@
 //! folder.
 
 pub mod html;
+pub mod lint;
 pub mod raw;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::marker::PhantomData;
@@ -185,13 +187,24 @@ pub struct Content {
 impl Content {
     /// The copy of `dialogues/` compiled into the binary.
     pub fn embedded() -> Result<Self, ContentError> {
+        Self::from_files(Self::embedded_files())
+    }
+
+    /// The files of the copy of `dialogues/` compiled into the binary, as
+    /// `(path relative to dialogues/, text)`.
+    pub fn embedded_files() -> Vec<(String, String)> {
         let mut files = Vec::new();
         collect_embedded(&EMBEDDED, &mut files);
-        Self::from_files(files)
+        files
     }
 
     /// A `dialogues/` folder on disk, so content editors can try an edit without rebuilding.
     pub fn from_dir(dir: &Path) -> Result<Self, ContentError> {
+        Self::from_files(Self::dir_files(dir)?)
+    }
+
+    /// The files of a `dialogues/` folder on disk.
+    pub fn dir_files(dir: &Path) -> Result<Vec<(String, String)>, ContentError> {
         let mut files = Vec::new();
         collect_disk(dir, dir, &mut files).map_err(|e| {
             ContentError::new(
@@ -201,11 +214,29 @@ impl Content {
                 "pass the path of a dialogues/ folder",
             )
         })?;
-        Self::from_files(files)
+        Ok(files)
     }
 
-    /// Validates a set of `(path relative to dialogues/, text)` pairs.
+    /// Validates a set of `(path relative to dialogues/, text)` pairs; the first problem stops.
     pub fn from_files(files: Vec<(String, String)>) -> Result<Self, ContentError> {
+        Self::validate(files, false).map(|(content, _)| content)
+    }
+
+    /// Every problem of the files' texts at once (for `scar-guide check`), with the content
+    /// when its structure still loads. A missing file, table or field still stops the rest of
+    /// its language, since what depends on it cannot be checked.
+    pub fn check_files(files: Vec<(String, String)>) -> (Option<Self>, Vec<ContentError>) {
+        match Self::validate(files, true) {
+            Ok((content, problems)) if problems.is_empty() => (Some(content), problems),
+            Ok((_, problems)) => (None, problems),
+            Err(err) => (None, vec![err]),
+        }
+    }
+
+    fn validate(
+        files: Vec<(String, String)>,
+        collect: bool,
+    ) -> Result<(Self, Vec<ContentError>), ContentError> {
         let find = |path: &str| {
             files
                 .iter()
@@ -228,6 +259,7 @@ impl Content {
             .filter_map(|(p, _)| p.split_once('/').map(|(dir, _)| dir.to_owned()))
             .collect();
         let mut packs = BTreeMap::new();
+        let mut problems = Vec::new();
         for code in codes {
             let text_of = |name: &str| {
                 let path = format!("{code}/{name}");
@@ -269,7 +301,8 @@ impl Content {
                     questions,
                 }
             };
-            let pack = validate_language(&code, raw, &knowledge)?;
+            let (pack, found) = validate_language(&code, raw, &knowledge, collect)?;
+            problems.extend(found);
             packs.insert(code, pack);
         }
         let Some(default) = packs.remove(DEFAULT_LANGUAGE) else {
@@ -280,11 +313,12 @@ impl Content {
                 "restore the English folder; other languages fall back to it",
             ));
         };
-        Ok(Self {
+        let content = Self {
             knowledge,
             default,
             others: packs,
-        })
+        };
+        Ok((content, problems))
     }
 
     /// The pack for a Telegram `language_code` ("en", "ja", "en-GB"), falling back to English.
@@ -408,28 +442,45 @@ fn validate_knowledge(raw: raw::Knowledge) -> Result<Knowledge, ContentError> {
 struct Checker<'a> {
     code: &'a str,
     sources: &'a BTreeMap<String, String>,
+    /// `Some` when checking collects every problem (`scar-guide check`); `None` when the first
+    /// one stops loading (start-up).
+    collected: Option<RefCell<Vec<ContentError>>>,
 }
 
 impl Checker<'_> {
+    /// A problem: the error that stops loading, or one more problem collected.
+    fn fail(&self, problem: ContentError) -> Result<(), ContentError> {
+        match &self.collected {
+            Some(all) => {
+                all.borrow_mut().push(problem);
+                Ok(())
+            }
+            None => Err(problem),
+        }
+    }
+
     fn file(&self, name: &str) -> String {
         format!("dialogues/{}/{name}", self.code)
     }
 
     fn text(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
         if text.trim().is_empty() {
-            return Err(ContentError::new(
+            return self.fail(ContentError::new(
                 &self.file(name),
                 item,
                 "empty text",
                 "write the text or remove the item",
             ));
         }
-        html::check(text).map_err(|p| ContentError::new(&self.file(name), item, p, "Telegram HTML allows only <b>, <i>, <u>, <s>, <code> and the entities &amp; &lt; &gt; &quot;"))
+        match html::check(text) {
+            Ok(()) => Ok(()),
+            Err(p) => self.fail(ContentError::new(&self.file(name), item, p, "Telegram HTML allows only <b>, <i>, <u>, <s>, <code> and the entities &amp; &lt; &gt; &quot;")),
+        }
     }
 
     fn list(&self, name: &str, item: &str, texts: &[String]) -> Result<(), ContentError> {
         if texts.is_empty() {
-            return Err(ContentError::new(
+            return self.fail(ContentError::new(
                 &self.file(name),
                 item,
                 "empty list",
@@ -446,7 +497,7 @@ impl Checker<'_> {
     fn plain(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
         self.text(name, item, text)?;
         if html::to_plain(text) != text {
-            return Err(ContentError::new(
+            return self.fail(ContentError::new(
                 &self.file(name),
                 item,
                 "this text is shown as plain text and cannot use tags or entities",
@@ -460,7 +511,7 @@ impl Checker<'_> {
     fn label(&self, name: &str, item: &str, text: &str) -> Result<(), ContentError> {
         self.plain(name, item, text)?;
         if text.chars().count() > MAX_LABEL_CHARS {
-            return Err(ContentError::new(
+            return self.fail(ContentError::new(
                 &self.file(name),
                 item,
                 format!("longer than {MAX_LABEL_CHARS} characters"),
@@ -472,7 +523,7 @@ impl Checker<'_> {
 
     fn sources(&self, name: &str, item: &str, ids: &[String]) -> Result<(), ContentError> {
         if ids.is_empty() {
-            return Err(ContentError::new(
+            return self.fail(ContentError::new(
                 &self.file(name),
                 format!("{item}.sources"),
                 "no source",
@@ -481,7 +532,7 @@ impl Checker<'_> {
         }
         for id in ids {
             if !self.sources.contains_key(id) {
-                return Err(ContentError::new(
+                return self.fail(ContentError::new(
                     &self.file(name),
                     format!("{item}.sources"),
                     format!("unknown source id '{id}'"),
@@ -502,7 +553,7 @@ impl Checker<'_> {
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for (item, words) in items {
             if words.is_empty() {
-                return Err(ContentError::new(
+                return self.fail(ContentError::new(
                     &self.file(name),
                     format!("{item}.keywords"),
                     "no keywords",
@@ -514,7 +565,7 @@ impl Checker<'_> {
                 // A keyword of symbols only ("?") matches when typed exactly, so it may stay.
                 let normal = crate::conversation::normalize(w);
                 if w.trim().is_empty() || (!normal.is_empty() && *w != normal) {
-                    return Err(ContentError::new(
+                    return self.fail(ContentError::new(
                         &self.file(name),
                         format!("{item}.keywords"),
                         format!("'{w}' is empty, not lower-case, or has punctuation"),
@@ -522,7 +573,7 @@ impl Checker<'_> {
                     ));
                 }
                 if let Some(other) = seen.insert(w.clone(), item) {
-                    return Err(ContentError::new(
+                    return self.fail(ContentError::new(
                         &self.file(name),
                         format!("{item}.keywords"),
                         format!("'{w}' also selects {other}"),
@@ -542,10 +593,12 @@ fn validate_language(
     code: &str,
     raw: raw::Language,
     knowledge: &Knowledge,
-) -> Result<Pack, ContentError> {
+    collect: bool,
+) -> Result<(Pack, Vec<ContentError>), ContentError> {
     let c = Checker {
         code,
         sources: &knowledge.sources,
+        collected: collect.then(RefCell::default),
     };
     let citations = validate_citations(&c, raw.sources.citations)?;
     let ui = raw.ui;
@@ -603,12 +656,12 @@ fn validate_language(
     ] {
         c.plain(f, item, text)?;
         if text.chars().count() > max {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 item,
                 format!("longer than {max} characters"),
                 "shorten it: Telegram refuses longer texts there",
-            ));
+            ))?;
         }
     }
     for (item, text) in [
@@ -628,12 +681,12 @@ fn validate_language(
         ("identify.none_selected", &ui.identify.none_selected),
     ] {
         if html::telegram_len(text) > 200 {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 item,
                 "longer than 200 characters",
                 "shorten it: it is also shown as a pop-up notice",
-            ));
+            ))?;
         }
     }
     let d = &ui.commands.descriptions;
@@ -662,12 +715,12 @@ fn validate_language(
         c.label(f, &format!("buttons.{item}"), text)?;
     }
     if !b.details.contains("{name}") {
-        return Err(ContentError::new(
+        c.fail(ContentError::new(
             &c.file(f),
             "buttons.details",
             "has no {name}",
             "put {name} where the kind's short name goes",
-        ));
+        ))?;
     }
     let h = &ui.card;
     for (item, text) in [
@@ -743,41 +796,41 @@ fn validate_language(
         // One clinic line per treatment the knowledge lists for this kind, and no other.
         let listed = &knowledge.scars.get(kind).treatments;
         if listed.len() != s.clinic.len() || listed.iter().any(|t| !s.clinic.contains_key(t)) {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 &format!("{k}.clinic"),
                 "does not match the treatments of knowledge.toml [scars.{k}]",
                 "write one line for each treatment listed there, and none for others",
-            ));
+            ))?;
         }
         for (t, line) in &s.clinic {
             c.text(f, &format!("{k}.clinic.{}", t.key()), line)?;
         }
         let (needs_dents, needs_lumps) = (kind == ScarKind::Dents, kind == ScarKind::Lumps);
         if needs_dents == s.dent_shapes.is_empty() || needs_lumps == s.lump_shapes.is_empty() {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 k,
                 "shapes in the wrong place",
                 "dent_shapes belong to dents only, lump_shapes to lumps only",
-            ));
+            ))?;
         }
         let dent_keys: Vec<&str> = s.dent_shapes.keys().map(|x| x.key()).collect();
         if needs_dents && dent_keys.len() != DentShape::all().count() {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 "dents.dent_shapes",
                 "not every shape is described",
                 "describe icepick, boxcar and rolling",
-            ));
+            ))?;
         }
         if needs_lumps && s.lump_shapes.len() != LumpShape::all().count() {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 "lumps.lump_shapes",
                 "not every shape is described",
                 "describe raised and keloid",
-            ));
+            ))?;
         }
         for (shape, st) in s
             .dent_shapes
@@ -928,7 +981,8 @@ fn validate_language(
         c.label(f, &format!("self_check.{item}"), text)?;
     }
 
-    Ok(Pack {
+    let problems = c.collected.map(RefCell::into_inner).unwrap_or_default();
+    let pack = Pack {
         code: code.to_owned(),
         ui,
         topics,
@@ -945,7 +999,8 @@ fn validate_language(
         follow_ups,
         self_check: q.self_check,
         citations,
-    })
+    };
+    Ok((pack, problems))
 }
 
 /// Every source of `knowledge.toml` must be cited in the language, and nothing else.
@@ -955,21 +1010,21 @@ fn validate_citations(
 ) -> Result<BTreeMap<String, String>, ContentError> {
     let f = "sources.toml";
     if let Some(id) = c.sources.keys().find(|id| !citations.contains_key(*id)) {
-        return Err(ContentError::new(
+        c.fail(ContentError::new(
             &c.file(f),
             format!("citations.{id}"),
             "missing",
             "cite every source id of dialogues/knowledge.toml in this language",
-        ));
+        ))?;
     }
     for (id, text) in &citations {
         if !c.sources.contains_key(id) {
-            return Err(ContentError::new(
+            c.fail(ContentError::new(
                 &c.file(f),
                 format!("citations.{id}"),
                 "not a source id of dialogues/knowledge.toml",
                 "remove it, or add the source to knowledge.toml first",
-            ));
+            ))?;
         }
         c.text(f, &format!("citations.{id}"), text)?;
     }

@@ -26,6 +26,7 @@
 mod render;
 mod search;
 mod typed;
+pub mod walk;
 
 pub use search::{MAX_SEARCH_RESULTS, MAX_SUMMARY_CHARS, card_links};
 pub use typed::{mentions, normalize};

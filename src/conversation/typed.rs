@@ -13,6 +13,27 @@ impl Conversation<'_> {
         if let Some(action) = self.exact_button(&state, text, &normal) {
             return self.apply_typed(state, action);
         }
+        // Not sure is never a No ("no idea" has a "no" in it): on a safety question it takes
+        // the safe answer and says so.
+        if let State::FollowUps { marks, answers } = &state
+            && mentions_any(&normal, &self.pack.ui.keywords.not_sure)
+            && let Some(q) = super::next_follow_up(marks, answers)
+        {
+            return self.apply_typed(state, Action::Unsure(q));
+        }
+        // A sentence holding a whole button label ("I have no flat marks") is that button.
+        if let Some(action) = self.contained_button(&state, &normal) {
+            return self.apply_typed(state, action);
+        }
+        // Acne a person has now ("red pimples") is prevention, not the red marks it may leave.
+        if state == State::MainMenu && mentions_any(&normal, &self.pack.ui.keywords.active) {
+            let acne = AcneKind::all()
+                .find(|a| mentions_any(&normal, &self.pack.acne.get(*a).keywords));
+            return match acne {
+                Some(acne) => self.open(crate::knowledge::Link::Acne(acne)),
+                None => self.show(State::Prevent, None),
+            };
+        }
         // Scar words work on the main menu too: "keloid" there starts identification with it.
         if matches!(state, State::MainMenu | State::Identify { .. }) {
             let mentioned: Vec<ScarKind> = ScarKind::all()
@@ -63,6 +84,25 @@ impl Conversation<'_> {
             .iter()
             .find(|(label, _)| label == normal)
             .map(|(_, action)| *action)
+    }
+
+    /// The button whose whole label (of two words or more) the text contains, the longest
+    /// label first; none when two labels of that length are contained.
+    fn contained_button(&self, state: &State, normal: &str) -> Option<Action> {
+        let buttons = self.normalized_buttons(state);
+        let mut hits: Vec<&(String, Action)> = buttons
+            .iter()
+            .filter(|(label, _)| label.contains(' ') && mentions(normal, label))
+            .collect();
+        hits.sort_by_key(|(label, _)| std::cmp::Reverse(label.chars().count()));
+        match hits.as_slice() {
+            [(first, action), rest @ ..]
+                if rest.first().is_none_or(|(l, _)| l.chars().count() < first.chars().count()) =>
+            {
+                Some(*action)
+            }
+            _ => None,
+        }
     }
 
     /// The screen's buttons in order, each as its normalized label without the ticked mark.
