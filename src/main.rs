@@ -119,7 +119,9 @@ fn check(dir: Option<&std::path::Path>) -> ExitCode {
         None => 0,
     };
     if problems.is_empty() {
-        println!("dialogues OK: {languages} language(s), every screen of every path within the limits");
+        println!(
+            "dialogues OK: {languages} language(s), every screen of every path within the limits"
+        );
         return ExitCode::SUCCESS;
     }
     for p in &problems {

@@ -73,7 +73,8 @@ pub fn lint(files: &[(String, String)]) -> Vec<ContentError> {
                 if *lang == "ja" {
                     let plain = html::to_plain(text);
                     let translatable = plain.chars().any(char::is_alphabetic)
-                        && !(*name == "sources.toml" && PUBLISHED_REFERENCES.contains(&path.as_str()));
+                        && !(*name == "sources.toml"
+                            && PUBLISHED_REFERENCES.contains(&path.as_str()));
                     if translatable && en_texts.get(path) == Some(text) {
                         problems.push(report(
                             path,
@@ -211,10 +212,26 @@ mod tests {
             "greeting = \"Hi\"\nnote = \"2%のクリーム\"",
         ));
         let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert!(said.iter().any(|p| p.contains("dialogues/ja/ui.toml: disclaimer: missing")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("dialogues/ja/ui.toml: greeting: is the English text")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("dialogues/en/ui.toml: note: a dose")), "{said:?}");
-        assert!(said.iter().any(|p| p.contains("dialogues/ja/ui.toml: note: a dose")), "{said:?}");
+        assert!(
+            said.iter()
+                .any(|p| p.contains("dialogues/ja/ui.toml: disclaimer: missing")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|p| p.contains("dialogues/ja/ui.toml: greeting: is the English text")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|p| p.contains("dialogues/en/ui.toml: note: a dose")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|p| p.contains("dialogues/ja/ui.toml: note: a dose")),
+            "{said:?}"
+        );
         assert_eq!(problems.len(), 4, "{said:?}");
     }
 

@@ -798,7 +798,7 @@ fn validate_language(
         if listed.len() != s.clinic.len() || listed.iter().any(|t| !s.clinic.contains_key(t)) {
             c.fail(ContentError::new(
                 &c.file(f),
-                &format!("{k}.clinic"),
+                format!("{k}.clinic"),
                 "does not match the treatments of knowledge.toml [scars.{k}]",
                 "write one line for each treatment listed there, and none for others",
             ))?;

@@ -4,23 +4,28 @@
 //! updates into [`Input`] and [`Outcome`] into messages, so every face says the same thing and
 //! tests can walk every path without a network.
 //!
-//! A sample conversation (buttons in brackets):
+//! A sample conversation (buttons in brackets). Every tap edits the one menu message in place:
+//! questions and answers alike, so a whole identification adds no message to the chat.
 //!
 //! ```text
 //! user  /start
-//! bot   Welcome … general information, not a diagnosis. What would you like to do?
+//! bot   Welcome … general information, not a diagnosis.        (a message of its own)
+//! bot   What would you like to do?
 //!       [Identify my scars] [Prevent scars from acne I have now] [Daily care] [Treatments explained]
 //! user  [Identify my scars]
 //! bot   What do your marks look like? Tap all that apply, then Done.
 //!       [Red or pink flat marks] [Brown or dark flat marks] [Dents, pits or craters] …
 //! user  [Dents, pits or craters]  [Done ✓]
-//! bot   Do you still get new spots?  [Yes] [No]
+//! bot   Do you still get new spots? (why it is asked)  [Yes] [No] [Not sure]
 //! user  [No]
-//! bot   Does your skin tend to darken after spots, cuts or sun?  [Yes] [No]
-//! user  [Yes]
-//! bot   (card) Dents, pits or craters … when to see a dermatologist
-//!       (card) Before any clinic treatment … darker-skin caution …
-//!       What next?  [Daily care] [Treatments explained] [« Back] [Start over]
+//! bot   (the answer's summary: one phone screen) what the dents are, whether they fade, the
+//!       clinic options, the one thing to do at home, the cautions for this person, when to
+//!       see a dermatologist
+//!       [Dents: details] [Sources] [Share] [Send to a chat] [Daily care] [Treatments explained]
+//!       [« Back] [Start over]
+//! user  [Dents: details]
+//! bot   (the same message, now the details: shapes, where, home care, clinic treatments with
+//!       sessions and downtime, salons, the doctor)  [« Back] [Start over]
 //! ```
 
 mod render;

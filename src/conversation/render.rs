@@ -172,7 +172,10 @@ impl Conversation<'_> {
                     })
                     .collect();
                 (
-                    format!("{}\n<i>{}</i>", ui.treatments_question, self.pack.safety.setting.short),
+                    format!(
+                        "{}\n<i>{}</i>",
+                        ui.treatments_question, self.pack.safety.setting.short
+                    ),
                     rows,
                 )
             }
@@ -276,7 +279,9 @@ impl Conversation<'_> {
     fn detail_label(&self, detail: Detail) -> String {
         let b = &self.pack.ui.buttons;
         match detail {
-            Detail::Scar(kind) => b.details.replace("{name}", &self.pack.scars.get(kind).short),
+            Detail::Scar(kind) => b
+                .details
+                .replace("{name}", &self.pack.scars.get(kind).short),
             Detail::Habit(h) => self.pack.habits.get(h).title.clone(),
             Detail::More => b.more.clone(),
         }
@@ -337,9 +342,13 @@ impl Conversation<'_> {
 
     /// Whether any of these treatments is a laser or a peel.
     fn needs_darker_skin_note(&self, treatments: &[Treatment]) -> bool {
-        treatments
-            .iter()
-            .any(|t| self.content.knowledge.treatments.get(*t).darker_skin_caution)
+        treatments.iter().any(|t| {
+            self.content
+                .knowledge
+                .treatments
+                .get(*t)
+                .darker_skin_caution
+        })
     }
 
     /// The Sources view: for each part of the answer, its citations, one per line.
@@ -364,7 +373,15 @@ impl Conversation<'_> {
         let answer = |q: FollowUp| answers.iter().find(|(a, _)| *a == q).map(|(_, yes)| *yes);
         let treatments: Vec<Treatment> = kinds
             .iter()
-            .flat_map(|k| self.content.knowledge.scars.get(*k).treatments.iter().copied())
+            .flat_map(|k| {
+                self.content
+                    .knowledge
+                    .scars
+                    .get(*k)
+                    .treatments
+                    .iter()
+                    .copied()
+            })
             .collect();
         let mut notes = Vec::new();
         if self.needs_darker_skin_note(&treatments) {
@@ -418,7 +435,11 @@ impl Conversation<'_> {
         }
         let mut out = self.card_head(&r.title);
         if red_flag {
-            let _ = write!(out, "\n\n⚠️ <b>{}</b>\n{}", r.red_flag_title, r.red_flag_text);
+            let _ = write!(
+                out,
+                "\n\n⚠️ <b>{}</b>\n{}",
+                r.red_flag_title, r.red_flag_text
+            );
         }
         for kind in &kinds {
             let s = self.pack.scars.get(*kind);
@@ -439,10 +460,15 @@ impl Conversation<'_> {
         if red_flag {
             let _ = write!(out, "\n\n<i>{}</i>", r.after_check);
         }
-        let home = Self::distinct(kinds.iter().map(|k| self.pack.scars.get(*k).home_first.as_str()));
+        let home = Self::distinct(
+            kinds
+                .iter()
+                .map(|k| self.pack.scars.get(*k).home_first.as_str()),
+        );
         let _ = write!(out, "\n\n{}", self.labelled(&r.at_home, &home.join(" ")));
         // A lump answer whose red-flag question was not asked (a shared link) lists the signs.
-        if kinds.contains(&ScarKind::Lumps) && !answers.iter().any(|(q, _)| *q == FollowUp::RedFlag) {
+        if kinds.contains(&ScarKind::Lumps) && !answers.iter().any(|(q, _)| *q == FollowUp::RedFlag)
+        {
             self.section(
                 &mut out,
                 &safety.red_flags.title,
@@ -455,8 +481,11 @@ impl Conversation<'_> {
             &format!("⚠️ {}", r.before_treatment_title),
             &Self::bullets(notes.iter().map(|n| n.short.as_str())),
         );
-        let doctor =
-            Self::distinct(kinds.iter().map(|k| self.pack.scars.get(*k).doctor_short.as_str()));
+        let doctor = Self::distinct(
+            kinds
+                .iter()
+                .map(|k| self.pack.scars.get(*k).doctor_short.as_str()),
+        );
         let _ = write!(out, "\n\n🩺 {}", doctor.join(" "));
         out
     }
@@ -477,7 +506,11 @@ impl Conversation<'_> {
                 &self.labelled(&shape.name, &shape.text),
             );
         } else {
-            let shapes: Vec<_> = s.dent_shapes.values().chain(s.lump_shapes.values()).collect();
+            let shapes: Vec<_> = s
+                .dent_shapes
+                .values()
+                .chain(s.lump_shapes.values())
+                .collect();
             if !shapes.is_empty() {
                 let _ = write!(
                     out,
@@ -522,7 +555,12 @@ impl Conversation<'_> {
         let safety = &self.pack.safety;
         let mut parts: Vec<(&str, Vec<&str>)> = kinds
             .iter()
-            .map(|k| (self.pack.scars.get(*k).short.as_str(), self.scar_source_ids(*k)))
+            .map(|k| {
+                (
+                    self.pack.scars.get(*k).short.as_str(),
+                    self.scar_source_ids(*k),
+                )
+            })
             .collect();
         let mut notes: Vec<&str> = self
             .results_notes(&kinds, answers)
@@ -564,7 +602,11 @@ impl Conversation<'_> {
             self.plain_labelled(&h.clinic_only, &self.treatment_names(&facts.treatments))
         );
         if self.inflamed(kind) {
-            self.section(&mut out, &format!("⚠️ {}", rf.title), &Self::bullets(&rf.acne));
+            self.section(
+                &mut out,
+                &format!("⚠️ {}", rf.title),
+                &Self::bullets(&rf.acne),
+            );
         }
         let _ = write!(out, "\n\n🩺 {}", a.doctor);
         out
@@ -581,7 +623,11 @@ impl Conversation<'_> {
         self.section(
             &mut out,
             &format!("⚠️ {}", self.pack.ui.results.before_treatment_title),
-            &Self::bullets(self.procedure_notes(&facts.treatments).iter().map(|n| n.short.as_str())),
+            &Self::bullets(
+                self.procedure_notes(&facts.treatments)
+                    .iter()
+                    .map(|n| n.short.as_str()),
+            ),
         );
         self.section(&mut out, &h.where_scars, &self.pack.where_scars_form);
         out
@@ -630,7 +676,10 @@ impl Conversation<'_> {
     pub fn care_summary(&self) -> String {
         let mut out = self.card_head(&self.pack.care_title);
         let _ = write!(out, "\n{}\n", self.pack.care_intro);
-        for (i, h) in CareHabit::all().map(|c| self.pack.habits.get(c)).enumerate() {
+        for (i, h) in CareHabit::all()
+            .map(|c| self.pack.habits.get(c))
+            .enumerate()
+        {
             let _ = write!(out, "\n{}. {}", i + 1, self.labelled(&h.title, &h.short));
         }
         let _ = write!(out, "\n\n🩺 {}", self.pack.care_doctor);
@@ -678,12 +727,26 @@ impl Conversation<'_> {
         let _ = write!(out, "\n{}", safety.setting.short);
         let _ = write!(out, "\n\n{}", tt.does);
         if !facts.for_scars.is_empty() {
-            let names = facts.for_scars.iter().map(|k| self.pack.scars.get(*k).short.as_str());
-            let _ = write!(out, "\n\n{}", self.labelled(&h.helps_with, &self.joined(names)));
+            let names = facts
+                .for_scars
+                .iter()
+                .map(|k| self.pack.scars.get(*k).short.as_str());
+            let _ = write!(
+                out,
+                "\n\n{}",
+                self.labelled(&h.helps_with, &self.joined(names))
+            );
         }
         if !facts.for_acne.is_empty() {
-            let names = facts.for_acne.iter().map(|k| self.pack.acne.get(*k).title.as_str());
-            let _ = write!(out, "\n{}", self.labelled(&h.acne_kinds, &self.joined(names)));
+            let names = facts
+                .for_acne
+                .iter()
+                .map(|k| self.pack.acne.get(*k).title.as_str());
+            let _ = write!(
+                out,
+                "\n{}",
+                self.labelled(&h.acne_kinds, &self.joined(names))
+            );
         }
         let _ = write!(out, "\n{}", self.labelled(&h.sessions, &tt.sessions));
         let _ = write!(out, "\n{}", self.labelled(&h.downtime, &tt.downtime));
@@ -706,7 +769,10 @@ impl Conversation<'_> {
             .flat_map(|n| n.sources.iter().map(String::as_str))
             .collect();
         self.sources_view([
-            (tt.name.as_str(), tt.sources.iter().map(String::as_str).collect()),
+            (
+                tt.name.as_str(),
+                tt.sources.iter().map(String::as_str).collect(),
+            ),
             (self.pack.ui.results.before_treatment_title.as_str(), notes),
         ])
     }

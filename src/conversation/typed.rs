@@ -27,8 +27,8 @@ impl Conversation<'_> {
         }
         // Acne a person has now ("red pimples") is prevention, not the red marks it may leave.
         if state == State::MainMenu && mentions_any(&normal, &self.pack.ui.keywords.active) {
-            let acne = AcneKind::all()
-                .find(|a| mentions_any(&normal, &self.pack.acne.get(*a).keywords));
+            let acne =
+                AcneKind::all().find(|a| mentions_any(&normal, &self.pack.acne.get(*a).keywords));
             return match acne {
                 Some(acne) => self.open(crate::knowledge::Link::Acne(acne)),
                 None => self.show(State::Prevent, None),
@@ -97,7 +97,9 @@ impl Conversation<'_> {
         hits.sort_by_key(|(label, _)| std::cmp::Reverse(label.chars().count()));
         match hits.as_slice() {
             [(first, action), rest @ ..]
-                if rest.first().is_none_or(|(l, _)| l.chars().count() < first.chars().count()) =>
+                if rest
+                    .first()
+                    .is_none_or(|(l, _)| l.chars().count() < first.chars().count()) =>
             {
                 Some(*action)
             }

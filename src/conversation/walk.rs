@@ -65,8 +65,8 @@ impl Walk {
                 // The taps are exhausted: go on from the next deep link not yet reached.
                 let Some(link) = links.next() else { break };
                 let opened = conv.step(&State::Idle, Input::Open(link)).state;
-                if !depth.contains_key(&key(&opened)) {
-                    depth.insert(key(&opened), None);
+                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(key(&opened)) {
+                    e.insert(None);
                     queue.push_back((opened, None));
                 }
                 continue;
@@ -169,12 +169,16 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
             }
             // A question is sent with a hint above it after unexpected input.
             let with_hint = len + longest_hint + 2;
-            if len > MAX_MESSAGE || (!is_summary && view_of(state).is_none() && with_hint > MAX_MESSAGE)
+            if len > MAX_MESSAGE
+                || (!is_summary && view_of(state).is_none() && with_hint > MAX_MESSAGE)
             {
                 problems.push(problem(
                     &pack.code,
                     &name,
-                    format!("a message of {} characters, over {MAX_MESSAGE}", len.max(with_hint)),
+                    format!(
+                        "a message of {} characters, over {MAX_MESSAGE}",
+                        len.max(with_hint)
+                    ),
                     "shorten the texts this screen shows",
                 ));
             }
@@ -182,7 +186,9 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
                 problems.push(problem(
                     &pack.code,
                     &name,
-                    format!("{len} characters: Telegram refuses messages over {TELEGRAM_MAX_MESSAGE}"),
+                    format!(
+                        "{len} characters: Telegram refuses messages over {TELEGRAM_MAX_MESSAGE}"
+                    ),
                     "shorten the texts this screen shows",
                 ));
             }

@@ -9,7 +9,8 @@ use teloxide::types::UserId;
 
 use crate::conversation::{Action, Detail, LanguageCode, View};
 use crate::knowledge::{
-    AcneKind, CareHabit, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic,
+    Treatment,
 };
 
 /// Bumped when the format changes incompatibly.

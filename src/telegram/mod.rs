@@ -543,7 +543,9 @@ pub fn keyboard(
         .iter()
         .map(|row| {
             row.iter()
-                .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
+                .map(|b| {
+                    InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action))
+                })
                 .collect()
         })
         .collect();

@@ -44,7 +44,11 @@ pub fn share_url(me: &Me, pack: &Pack, link: Link) -> Result<Url, ParseError> {
 
 /// The share row under an answer: the share sheet, and posting the answer into another chat
 /// through inline mode (the query is the answer's title, which finds it first).
-pub fn share_row(me: &Me, pack: &Pack, link: Link) -> Result<Vec<InlineKeyboardButton>, ParseError> {
+pub fn share_row(
+    me: &Me,
+    pack: &Pack,
+    link: Link,
+) -> Result<Vec<InlineKeyboardButton>, ParseError> {
     let title = html::to_plain(pack.link_title(link));
     Ok(vec![
         InlineKeyboardButton::url(pack.ui.share.button.clone(), share_url(me, pack, link)?),
