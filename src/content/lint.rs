@@ -22,6 +22,9 @@ pub fn lint(files: &[(String, String)]) -> Vec<ContentError> {
         let Some((lang, name)) = path.split_once('/') else {
             continue;
         };
+        if super::NOT_LANGUAGES.contains(&lang) {
+            continue;
+        }
         if let Ok(value) = text.parse::<toml::Table>() {
             folders
                 .entry(lang)
@@ -71,7 +74,8 @@ pub fn lint(files: &[(String, String)]) -> Vec<ContentError> {
                     ));
                 }
                 if *lang == "ja" {
-                    let plain = html::to_plain(text);
+                    // Placeholders ("{kind}") are filled in by the code, not translated.
+                    let plain = strip_placeholders(&html::to_plain(text));
                     let translatable = plain.chars().any(char::is_alphabetic)
                         && !(*name == "sources.toml"
                             && PUBLISHED_REFERENCES.contains(&path.as_str()));
@@ -142,6 +146,24 @@ fn texts(value: &toml::Value, path: &str, out: &mut BTreeMap<String, String>) {
         }
         _ => {}
     }
+}
+
+/// The text without its `{name}` placeholders.
+fn strip_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => rest = &rest[open + close + 1..],
+            None => {
+                rest = &rest[open..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Kana and the common CJK ideographs.

@@ -38,6 +38,9 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/dialogues");
 /// The language used when a user's language has no folder.
 pub const DEFAULT_LANGUAGE: &str = "en";
 
+/// Folders of `dialogues/` that are not languages: the pictures, shared by every language.
+pub const NOT_LANGUAGES: &[&str] = &["pictures"];
+
 /// The files every language folder must have.
 const LANGUAGE_FILES: &[&str] = &[
     "ui.toml",
@@ -257,6 +260,7 @@ impl Content {
         let codes: BTreeSet<String> = files
             .iter()
             .filter_map(|(p, _)| p.split_once('/').map(|(dir, _)| dir.to_owned()))
+            .filter(|dir| !NOT_LANGUAGES.contains(&dir.as_str()))
             .collect();
         let mut packs = BTreeMap::new();
         let mut problems = Vec::new();
@@ -745,6 +749,7 @@ fn validate_language(
         ("your_shape", &h.your_shape),
         ("list_separator", &h.list_separator),
         ("label_separator", &h.label_separator),
+        ("with_shape", &h.with_shape),
     ] {
         c.text(f, &format!("card.{item}"), text)?;
     }
@@ -763,6 +768,22 @@ fn validate_language(
         f,
         [("keywords.yes", k.yes.as_slice()), ("keywords.no", &k.no)].into_iter(),
     )?;
+    c.keywords(
+        f,
+        [
+            ("keywords.active", k.active.as_slice()),
+            ("keywords.marks", &k.marks),
+        ]
+        .into_iter(),
+    )?;
+    if !(h.with_shape.contains("{kind}") && h.with_shape.contains("{shape}")) {
+        c.fail(ContentError::new(
+            &c.file(f),
+            "card.with_shape",
+            "needs both {kind} and {shape}",
+            "write where the kind's name and the shape's name go",
+        ))?;
+    }
     let topics = Complete::from_map(ui.topics.clone(), &c.file(f), "topics")?;
     for t in Topic::all() {
         c.label(f, &format!("topics.{}", t.key()), topics.get(t))?;

@@ -265,6 +265,8 @@ pub struct CardHeadings {
     pub list_separator: String,
     /// Between a name and what follows it: ": " in English, "：" in Japanese.
     pub label_separator: String,
+    /// A kind's name with the shape the self-check found: `{kind}` and `{shape}` are replaced.
+    pub with_shape: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,6 +281,9 @@ pub struct NavKeywords {
     /// Words for acne a person has now ("pimples", "spots"): typed on the main menu with a
     /// colour ("red pimples") they open that acne's prevention rather than the red marks.
     pub active: Vec<String>,
+    /// Words for marks left behind ("marks", "scars"): with one of them, "red acne marks" is
+    /// about the marks, not the acne now.
+    pub marks: Vec<String>,
 }
 
 /// One entry of `scars.toml`.

@@ -410,9 +410,9 @@ impl<'a> Conversation<'a> {
                 },
                 None,
             ),
-            Input::UnknownCommand => self.show(current, Some(ui.hints.unknown_text.clone())),
-            Input::Media => self.show(current, Some(ui.hints.media.clone())),
-            Input::Edited => self.show(current, Some(ui.hints.edited.clone())),
+            Input::UnknownCommand => self.remind(current, ui.hints.unknown_text.clone()),
+            Input::Media => self.remind(current, ui.hints.media.clone()),
+            Input::Edited => self.remind(current, ui.hints.edited.clone()),
             Input::Stale => self.show(current, Some(ui.hints.expired.clone())),
             Input::Forged => self.show(current, Some(ui.hints.invalid.clone())),
             Input::Tap(_) if *state == State::Idle => {
@@ -434,6 +434,17 @@ impl<'a> Conversation<'a> {
             "{}\n<i>{}</i>",
             self.pack.ui.greeting, self.pack.ui.disclaimer
         )
+    }
+
+    /// A hint above the current question, sent as a new message with it. On an answer's detail
+    /// or sources the answer's summary comes back instead: it is short enough to carry the
+    /// hint, and the details are one tap away again.
+    fn remind(&self, state: State, hint: String) -> Outcome {
+        let state = match view_of(&state) {
+            Some(view) if view != View::Summary => with_view(&state, View::Summary),
+            _ => state,
+        };
+        self.show(state, Some(hint))
     }
 
     /// The screen for a state.

@@ -351,16 +351,41 @@ impl Conversation<'_> {
         })
     }
 
-    /// The Sources view: for each part of the answer, its citations, one per line.
+    /// The Sources view: every citation of the answer once, numbered, one per line; then each
+    /// part of the answer with the numbers of the sources it comes from.
     fn sources_view<'s>(&self, parts: impl IntoIterator<Item = (&'s str, Vec<&'s str>)>) -> String {
-        let mut out = format!("<b>{}</b>", self.pack.ui.results.sources_title);
+        let mut cites: Vec<&str> = Vec::new();
+        let mut index = String::new();
         for (heading, ids) in parts {
-            let cites = Self::distinct(ids.into_iter().map(|id| self.pack.cite(id)));
-            if cites.is_empty() {
+            let mut numbers: Vec<usize> = Vec::new();
+            for cite in ids.into_iter().map(|id| self.pack.cite(id)) {
+                let n = match cites.iter().position(|c| *c == cite) {
+                    Some(i) => i + 1,
+                    None => {
+                        cites.push(cite);
+                        cites.len()
+                    }
+                };
+                if !numbers.contains(&n) {
+                    numbers.push(n);
+                }
+            }
+            if numbers.is_empty() {
                 continue;
             }
-            let _ = write!(out, "\n\n<b>{heading}</b>\n{}", Self::bullets(cites));
+            numbers.sort_unstable();
+            let numbers: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+            let _ = write!(
+                index,
+                "\n{}",
+                self.labelled(heading, &numbers.join(&self.pack.ui.card.list_separator))
+            );
         }
+        let mut out = format!("<b>{}</b>\n", self.pack.ui.results.sources_title);
+        for (i, cite) in cites.iter().enumerate() {
+            let _ = write!(out, "\n{}. {cite}", i + 1);
+        }
+        let _ = write!(out, "\n{index}");
         out
     }
 
@@ -401,7 +426,13 @@ impl Conversation<'_> {
     fn kind_name(&self, kind: ScarKind, marks: &Marks) -> String {
         let s = self.pack.scars.get(kind);
         match self.found_shape(kind, marks) {
-            Some(shape) => format!("{} ({})", s.short, shape.name),
+            Some(shape) => self
+                .pack
+                .ui
+                .card
+                .with_shape
+                .replace("{kind}", &s.short)
+                .replace("{shape}", &shape.name),
             None => s.short.clone(),
         }
     }
@@ -601,6 +632,10 @@ impl Conversation<'_> {
             "\n{}",
             self.plain_labelled(&h.clinic_only, &self.treatment_names(&facts.treatments))
         );
+        // A peel or laser named on the first screen carries its caution there too.
+        if self.needs_darker_skin_note(&facts.treatments) {
+            let _ = write!(out, "\n⚠️ {}", self.pack.safety.darker_skin.short);
+        }
         if self.inflamed(kind) {
             self.section(
                 &mut out,

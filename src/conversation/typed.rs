@@ -26,13 +26,22 @@ impl Conversation<'_> {
             return self.apply_typed(state, action);
         }
         // Acne a person has now ("red pimples") is prevention, not the red marks it may leave.
-        if state == State::MainMenu && mentions_any(&normal, &self.pack.ui.keywords.active) {
+        // A scar kind's own words without an acne colour ("brown spots", "dark spots") stay
+        // the marks they name, though "spots" is also an acne-now word.
+        let k = &self.pack.ui.keywords;
+        if state == State::MainMenu
+            && mentions_any(&normal, &k.active)
+            && !mentions_any(&normal, &k.marks)
+        {
             let acne =
                 AcneKind::all().find(|a| mentions_any(&normal, &self.pack.acne.get(*a).keywords));
-            return match acne {
-                Some(acne) => self.open(crate::knowledge::Link::Acne(acne)),
-                None => self.show(State::Prevent, None),
-            };
+            let scar =
+                ScarKind::all().any(|k| mentions_any(&normal, &self.pack.scars.get(k).keywords));
+            match acne {
+                Some(acne) => return self.open(crate::knowledge::Link::Acne(acne)),
+                None if !scar => return self.show(State::Prevent, None),
+                None => {}
+            }
         }
         // Scar words work on the main menu too: "keloid" there starts identification with it.
         if matches!(state, State::MainMenu | State::Identify { .. }) {
@@ -56,7 +65,7 @@ impl Conversation<'_> {
         }
         match self.typed_action(&state, text, &normal) {
             Some(action) => self.apply_typed(state, action),
-            None => self.show(state, Some(self.pack.ui.hints.unknown_text.clone())),
+            None => self.remind(state, self.pack.ui.hints.unknown_text.clone()),
         }
     }
 
@@ -67,7 +76,7 @@ impl Conversation<'_> {
             return self.show(state, None);
         }
         self.apply(&state, action).unwrap_or_else(|| {
-            self.show(state.clone(), Some(self.pack.ui.hints.unknown_text.clone()))
+            self.remind(state.clone(), self.pack.ui.hints.unknown_text.clone())
         })
     }
 

@@ -99,10 +99,41 @@ fn problem(code: &str, screen: &str, problem: String, fix: &str) -> ContentError
     }
 }
 
-/// A short, stable name for a state in a report ("Results redness+dents answers … view …").
+/// A short name for a screen in a report, naming the content it shows.
 pub fn describe(state: &State) -> String {
-    let text = format!("{state:?}");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let kinds = |marks: &super::Marks| {
+        marks
+            .kinds()
+            .iter()
+            .map(|k| k.key())
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    match state {
+        State::Results {
+            marks,
+            answers,
+            view,
+        } => match view {
+            View::Summary => format!(
+                "the answer's summary for {} (follow-ups {answers:?})",
+                kinds(marks)
+            ),
+            View::Details(d) => format!("the details {d:?} (scars.toml)"),
+            View::Sources => format!("the Sources view for {}", kinds(marks)),
+        },
+        State::PreventAdvice { acne, view } => {
+            format!("acne.toml kinds.{} ({view:?})", acne.key())
+        }
+        State::Care { view } => format!("care.toml ({view:?})"),
+        State::TreatmentInfo { treatment, view } => {
+            format!("treatments.toml {} ({view:?})", treatment.key())
+        }
+        other => {
+            let text = format!("the question {other:?}");
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    }
 }
 
 /// Every screen of every language within the limits: each answer's first screen within
@@ -111,6 +142,8 @@ pub fn describe(state: &State) -> String {
 /// answer within [`MAX_TAPS`] taps of `/start`. All problems are returned, none stops the rest.
 pub fn check_limits(content: &Content) -> Vec<ContentError> {
     let mut problems = Vec::new();
+    // The same screen text reached by many paths is reported once.
+    let mut reported = std::collections::HashSet::new();
     for pack in content.packs() {
         let conv = Conversation::new(content, pack);
         let walk = Walk::new(&conv);
@@ -153,7 +186,13 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
             let Some(screen) = conv.step(state, Input::Help).screen else {
                 continue;
             };
-            let name = describe(state);
+            if !reported.insert(screen.text.clone()) {
+                continue;
+            }
+            // The screen's first line tells an editor which text it is.
+            let plain = html::to_plain(&screen.text);
+            let first = plain.lines().next().unwrap_or_default();
+            let name = format!("{} «{first}»", describe(state));
             let len = html::telegram_len(&screen.text);
             if let Err(p) = html::check(&screen.text) {
                 problems.push(problem(&pack.code, &name, p, "fix the HTML of its texts"));
@@ -167,11 +206,12 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
                     "shorten the summary lines it shows (scars.toml short/summary/home_first/doctor_short, acne.toml risk/measures[0]/doctor, care.toml short, safety.toml *.short)",
                 ));
             }
-            // A question is sent with a hint above it after unexpected input.
-            let with_hint = len + longest_hint + 2;
-            if len > MAX_MESSAGE
-                || (!is_summary && view_of(state).is_none() && with_hint > MAX_MESSAGE)
-            {
+            // A question or an answer's summary is sent with a hint above it after unexpected
+            // input (a photo, nonsense, an edit); a detail or the sources give way to the
+            // summary then (`Conversation::remind`), so they carry no hint.
+            let carries_hint = view_of(state).is_none_or(|v| v == View::Summary);
+            let with_hint = if carries_hint { len + longest_hint + 2 } else { len };
+            if len > MAX_MESSAGE || with_hint > MAX_MESSAGE {
                 problems.push(problem(
                     &pack.code,
                     &name,
