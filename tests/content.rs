@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use scar_guide::content::{Content, ContentError, MAX_LABEL_CHARS, Pack};
+use scar_guide::content::{Content, ContentError, MAX_LABEL_CHARS, Pack, lint};
+use scar_guide::conversation::walk::{MAX_FIRST_SCREEN, check_limits};
 use scar_guide::knowledge::{ScarKind, Treatment};
 
 use crate::util::{dialogue_files, dialogues_dir};
@@ -336,6 +337,7 @@ fn cited_sources(pack: &Pack) -> Vec<(String, &[String])> {
     for kind in ScarKind::all() {
         let s = pack.scars.get(kind);
         all.push((format!("scars.{}", kind.key()), &s.sources));
+        all.push((format!("scars.{}.clinic", kind.key()), &s.clinic_sources));
         for (shape, st) in &s.dent_shapes {
             all.push((format!("scars.dents.{}", shape.key()), &st.sources));
         }
@@ -364,6 +366,7 @@ fn cited_sources(pack: &Pack) -> Vec<(String, &[String])> {
         ("isotretinoin", &s.isotretinoin),
         ("active_acne", &s.active_acne),
         ("several_sessions", &s.several_sessions),
+        ("setting", &s.setting),
     ] {
         all.push((format!("safety.{name}"), &note.sources));
     }
@@ -407,50 +410,6 @@ fn every_cited_source_is_defined() {
     }
 }
 
-/// Finds a number followed by "mg", "ml" or "%" (a dose or a concentration) in `text`.
-fn find_dose(text: &str) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
-            i += 1;
-        }
-        let mut j = i;
-        while j < chars.len() && (chars[j].is_whitespace() || chars[j] == '\u{a0}') {
-            j += 1;
-        }
-        let unit: String = chars[j..chars.len().min(j + 2)]
-            .iter()
-            .collect::<String>()
-            .to_lowercase();
-        let after_unit = chars.get(j + 2).is_none_or(|c| !c.is_alphanumeric());
-        let is_dose = chars.get(j) == Some(&'%')
-            || chars.get(j) == Some(&'％')
-            || ((unit == "mg" || unit == "ml") && after_unit);
-        if is_dose {
-            let from = start.saturating_sub(30);
-            let to = chars.len().min(j + 30);
-            return Some(chars[from..to].iter().collect());
-        }
-    }
-    None
-}
-
-#[test]
-fn the_dose_finder_finds_doses_and_ignores_sizes() {
-    assert!(find_dose("take 20 mg daily").is_some());
-    assert!(find_dose("a 2% cream").is_some());
-    assert!(find_dose("5ml twice").is_some());
-    assert!(find_dose("about 1.5 to 4 mm across").is_none());
-    assert!(find_dose("from about 50 cm away").is_none());
-    assert!(find_dose("2 mild spots").is_none());
-}
-
 #[test]
 fn no_pack_gives_a_drug_dose() {
     let content = Content::embedded().expect("valid");
@@ -461,7 +420,7 @@ fn no_pack_gives_a_drug_dose() {
             everything.contains(&pack.ui.language_name),
             "the Debug form shows the texts"
         );
-        if let Some(found) = find_dose(&everything) {
+        if let Some(found) = lint::find_dose(&everything) {
             panic!("{}: a dose or concentration: …{found}…", pack.code);
         }
     }
@@ -496,4 +455,143 @@ fn cards_cite_sources_in_their_own_language() {
             }
         }
     }
+}
+
+// --- The library's own checks: `lint` and `check_limits`, as `scar-guide check` runs them ---------
+
+/// `text` with the line `key = …` at the top of the file (before any table) replaced by
+/// `line`, or removed when `line` is `None`.
+fn top_level_line(text: &str, key: &str, line: Option<&str>) -> String {
+    let start = format!("{key} = ");
+    let mut in_table = false;
+    let mut done = false;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        in_table |= l.starts_with('[');
+        if !in_table && !done && l.starts_with(&start) {
+            done = true;
+            out.extend(line.map(str::to_owned));
+            continue;
+        }
+        out.push(l.to_owned());
+    }
+    assert!(done, "no top-level {key} line");
+    out.join("\n") + "\n"
+}
+
+#[test]
+fn the_real_files_pass_every_text_rule() {
+    let problems: Vec<String> = lint::lint(&real_files())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn lint_reports_a_missing_key_english_text_and_a_dose_in_japanese_all_at_once() {
+    let files = real_files();
+    let en_ui = &files
+        .iter()
+        .find(|(p, _)| p == "en/ui.toml")
+        .expect("en/ui.toml")
+        .1;
+    let en: toml::Table = en_ui.parse().expect("en/ui.toml parses");
+    let english_greeting = en["greeting"].as_str().expect("a greeting");
+    let english_greeting = format!(
+        "\"{}\"",
+        english_greeting.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let files = {
+        let mut files = files;
+        let ja = &mut files
+            .iter_mut()
+            .find(|(p, _)| p == "ja/ui.toml")
+            .expect("dialogues/ja/ui.toml exists")
+            .1;
+        let mut text = top_level_line(ja, "main_question", None);
+        text = top_level_line(
+            &text,
+            "greeting",
+            Some(&format!("greeting = {english_greeting}")),
+        );
+        text = top_level_line(
+            &text,
+            "disclaimer",
+            Some("disclaimer = \"2%のクリームを毎日\""),
+        );
+        *ja = text;
+        files
+    };
+    let problems = lint::lint(&files);
+    let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let named = |item: &str, problem: &str| {
+        problems.iter().any(|p| {
+            p.file == "dialogues/ja/ui.toml" && p.item == item && p.problem.contains(problem)
+        })
+    };
+    assert!(named("main_question", "missing"), "{said:#?}");
+    assert!(named("greeting", "is the English text"), "{said:#?}");
+    assert!(named("disclaimer", "a dose"), "{said:#?}");
+    assert_eq!(problems.len(), 3, "only the three edits: {said:#?}");
+    assert!(
+        problems.iter().all(|p| !p.fix.is_empty()),
+        "each names its fix"
+    );
+}
+
+#[test]
+fn japanese_without_kana_or_kanji_is_reported() {
+    let files = edited("ja/ui.toml", |text| {
+        top_level_line(
+            text,
+            "main_question",
+            Some("main_question = \"Nani wo shimasu ka?\""),
+        )
+    });
+    let problems = lint::lint(&files);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.item == "main_question" && p.problem == "has no Japanese"),
+        "{problems:#?}"
+    );
+    assert!(lint::is_japanese('あ') && lint::is_japanese('跡') && !lint::is_japanese('a'));
+}
+
+#[test]
+fn a_summary_over_the_first_screen_limit_is_named_by_check_limits() {
+    let long = "word ".repeat(180);
+    let files = edited("en/scars.toml", |text| {
+        let mut table = String::new();
+        let mut done = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if let Some(h) = l.strip_prefix('[') {
+                    table = h.trim_end_matches(']').to_owned();
+                }
+                if table == "redness" && !done && l.starts_with("summary = ") {
+                    done = true;
+                    return format!("summary = \"{}\"", long.trim_end());
+                }
+                l.to_owned()
+            })
+            .collect();
+        assert!(done, "no redness.summary line");
+        lines.join("\n") + "\n"
+    });
+    let content = Content::from_files(files).expect("a long summary still loads");
+    let problems = check_limits(&content);
+    let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        problems.iter().any(|p| p.file == "dialogues/en"
+            && p.item.contains("redness")
+            && p.problem.contains(&MAX_FIRST_SCREEN.to_string())),
+        "{said:#?}"
+    );
+    assert!(
+        problems.iter().all(|p| p.file == "dialogues/en"),
+        "only English changed: {said:#?}"
+    );
 }

@@ -1,19 +1,24 @@
 //! End-to-end through the real handler tree and the mock Bot API: what a Telegram user sees.
-//! Groups, deep links, share buttons and languages are in `sharing.rs`.
+//! Groups, deep links, share buttons and languages are in `groups.rs`, `deep_links.rs`,
+//! `share.rs` and `languages.rs`.
 
 use std::time::Duration;
 
-use scar_guide::content::html;
-use scar_guide::conversation::{Action, Input, Outcome, State, back};
-use scar_guide::knowledge::{AcneKind, FollowUp, ScarKind, Topic, Treatment};
+use scar_guide::conversation::{Action, Detail, Input, Outcome, State, View, back};
+use scar_guide::knowledge::{
+    AcneKind, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
+};
 use scar_guide::telegram::callback;
-use teloxide::types::{Update, UpdateId, UpdateKind};
+use teloxide::types::{MessageId, Update, UpdateId, UpdateKind};
 use teloxide_tests::{
     MockMessageDice, MockMessageDocument, MockMessagePhoto, MockMessageSticker, MockMessageText,
     MockMessageVoice,
 };
 
-use crate::util::{Chat, TestClock, buttons, conversation, english, expected_buttons};
+use crate::util::{
+    Chat, TestClock, assert_share_row, buttons, conversation, english, expected_buttons,
+    has_share_buttons, mock_me,
+};
 
 async fn started() -> Chat {
     let mut chat = Chat::new();
@@ -44,11 +49,31 @@ async fn start_greets_once_with_the_disclaimer_and_the_main_menu() {
     assert_eq!(session.menu, Some(menu.id));
 }
 
-/// Walks to every scar card by taps, checking each menu is edited in place and counting taps.
+/// The edit a tap made: exactly one, of the tapped menu, and nothing new posted.
+fn assert_edited_in_place(chat: &Chat, menu: MessageId, context: &str) -> String {
+    assert!(
+        chat.sent_texts().is_empty(),
+        "{context}: posted {:?}",
+        chat.sent_texts()
+    );
+    let edits = &chat.last.edited_messages_text;
+    assert_eq!(edits.len(), 1, "{context}: one edit");
+    assert_eq!(
+        edits[0].message.id, menu,
+        "{context}: the tapped menu is edited"
+    );
+    assert_eq!(chat.answers().len(), 1, "{context}: the tap is answered");
+    edits[0].bot_request.text.clone()
+}
+
+/// Walks to every scar kind's answer by taps: every menu, questions and the answer alike, is
+/// edited in place, and the answer is its summary with the share row.
 #[tokio::test]
-async fn every_scar_kind_reaches_its_card_within_five_taps() {
+async fn every_scar_kind_reaches_its_summary_within_five_taps_edited_in_place() {
+    let me = mock_me();
     for kind in ScarKind::all() {
         let mut chat = started().await;
+        let menu = chat.menu.clone().unwrap().id;
         let mut state = State::MainMenu;
         let mut taps = 0;
         let mut path = vec![
@@ -56,43 +81,54 @@ async fn every_scar_kind_reaches_its_card_within_five_taps() {
             Action::Toggle(kind),
             Action::Done,
         ];
-        let mut cards = Vec::new();
+        let mut shown = String::new();
         while let Some(action) = path.first().copied() {
             path.remove(0);
             let expected = conversation().step(&state, Input::Tap(action));
             chat.tap(action).await;
             taps += 1;
-            assert!(chat.answers().len() == 1, "every callback is answered");
-            if expected.cards.is_empty() {
-                // Menus are edited in place, nothing new is posted.
-                assert!(chat.sent_texts().is_empty(), "{action:?} posted a message");
-                assert_eq!(chat.last.edited_messages_text.len(), 1);
-                assert_eq!(
-                    chat.menu_text(),
-                    html::to_plain(&expected.screen.as_ref().unwrap().text)
-                );
-            } else {
-                cards = chat.sent_texts();
-            }
+            shown = assert_edited_in_place(&chat, menu, &format!("{kind:?} {action:?}"));
+            assert_eq!(Some(&shown), expected.screen.as_ref().map(|s| &s.text));
+            assert_eq!(
+                buttons(chat.menu.as_ref().unwrap()),
+                expected_buttons(&expected)
+            );
             state = expected.state.clone();
             assert_eq!(chat.session().await.unwrap().state, state);
+            assert_eq!(chat.session().await.unwrap().menu, Some(menu));
             if let State::FollowUps { .. } = &state {
                 path.push(Action::Answer(next_question(&expected), false));
             }
         }
         assert!(taps <= 5, "{kind:?} took {taps} taps");
-        let State::Results { marks, .. } = &state else {
+        let State::Results {
+            marks,
+            answers,
+            view,
+        } = &state
+        else {
             panic!("{kind:?} ended in {state:?}")
         };
-        let card = conversation().scar_card(kind, marks);
-        assert_eq!(cards.first(), Some(&card), "{kind:?}");
-        let doctor = &english().scars.get(kind).doctor;
-        assert!(
-            card.contains(doctor.as_str()),
-            "card ends with when to see a dermatologist"
+        assert_eq!(*view, View::Summary);
+        assert_eq!(
+            shown,
+            conversation().results_summary(marks, answers),
+            "{kind:?}"
         );
-        // Cards are followed by the "What next?" menu as a new message.
-        assert_eq!(cards.last().unwrap(), &english().ui.results.next_question);
+        assert!(
+            shown.contains(&english().scars.get(kind).doctor_short),
+            "{kind:?}"
+        );
+        assert!(
+            shown.contains("\n\n🩺 "),
+            "{kind:?}: when to see a dermatologist"
+        );
+        assert_share_row(
+            chat.menu.as_ref().unwrap(),
+            &me,
+            conversation(),
+            Link::Scar(kind),
+        );
     }
 }
 
@@ -119,10 +155,7 @@ async fn follow_up_answers_change_the_advice() {
     ] {
         chat.tap(action).await;
     }
-    let State::FollowUps { .. } = chat.session().await.unwrap().state else {
-        panic!()
-    };
-    // Answer yes to everything: red flag and pregnancy notes must appear.
+    // Yes to everything: the doctor's check comes first, the pregnancy note shows.
     loop {
         let state = chat.session().await.unwrap().state;
         let State::FollowUps { .. } = state else {
@@ -132,16 +165,146 @@ async fn follow_up_answers_change_the_advice() {
         chat.tap(Action::Answer(next_question(&outcome), true))
             .await;
     }
-    let texts = chat.sent_texts().join("\n");
-    let safety = &english().safety;
-    assert!(
-        chat.sent_texts()[0].contains(&safety.red_flags.title),
-        "the red-flag card comes first"
-    );
-    assert!(texts.contains(&safety.pregnancy.text));
-    assert!(texts.contains(&safety.active_acne.text));
+    let shown = chat.last.edited_messages_text[0].bot_request.text.clone();
+    let pack = english();
+    let warning = shown
+        .find(&pack.ui.results.red_flag_title)
+        .expect("the red flag");
+    let kind = shown
+        .find(&pack.scars.get(ScarKind::Pigmentation).summary)
+        .unwrap();
+    assert!(warning < kind, "the doctor's check comes first: {shown}");
+    assert!(shown.contains(&pack.safety.pregnancy.short));
+    assert!(shown.contains(&pack.safety.active_acne.short));
 }
 
+/// A full identification, a detail, its Back, the sources: each tap edits the one message.
+#[tokio::test]
+async fn details_and_sources_open_in_place_and_back_returns_to_the_summary() {
+    let me = mock_me();
+    let mut chat = started().await;
+    let menu = chat.menu.clone().unwrap().id;
+    for action in identify_path(&[ScarKind::Dents]) {
+        chat.tap(action).await;
+    }
+    while let State::FollowUps { .. } = chat.session().await.unwrap().state {
+        let state = chat.session().await.unwrap().state;
+        let q = next_question(&conversation().step(&state, Input::Help));
+        chat.tap(Action::Answer(q, false)).await;
+    }
+    let summary_state = chat.session().await.unwrap().state;
+    let summary = conversation()
+        .step(&summary_state, Input::Help)
+        .screen
+        .unwrap()
+        .text;
+    for part in [View::Details(Detail::Scar(ScarKind::Dents)), View::Sources] {
+        chat.tap(Action::Show(part)).await;
+        let text = assert_edited_in_place(&chat, menu, &format!("{part:?}"));
+        let expected = conversation().step(&summary_state, Input::Tap(Action::Show(part)));
+        assert_eq!(
+            Some(&text),
+            expected.screen.as_ref().map(|s| &s.text),
+            "{part:?}"
+        );
+        assert_ne!(text, summary, "{part:?}");
+        assert_share_row(
+            chat.menu.as_ref().unwrap(),
+            &me,
+            conversation(),
+            Link::Scar(ScarKind::Dents),
+        );
+        chat.tap(Action::Back).await;
+        let text = assert_edited_in_place(&chat, menu, &format!("Back from {part:?}"));
+        assert_eq!(text, summary, "Back from {part:?} is the summary");
+        assert_eq!(chat.session().await.unwrap().state, summary_state);
+    }
+    // Back from the summary: the question before it.
+    chat.tap(Action::Back).await;
+    assert_edited_in_place(&chat, menu, "Back from the summary");
+    assert!(matches!(
+        chat.session().await.unwrap().state,
+        State::FollowUps { .. }
+    ));
+}
+
+fn identify_path(kinds: &[ScarKind]) -> Vec<Action> {
+    let mut path = vec![Action::Topic(Topic::Identify)];
+    path.extend(kinds.iter().map(|k| Action::Toggle(*k)));
+    path.push(Action::Done);
+    path
+}
+
+/// Issue 10: at most two new messages per user action; a tap on the current menu edits it in
+/// place (none). Answers carry the share row wherever they are shown.
+#[tokio::test]
+async fn no_action_sends_more_than_two_new_messages() {
+    let me = mock_me();
+    let conv = conversation();
+    let mut worst = 0;
+    let mut check = |chat: &Chat, what: &str, most: usize| {
+        let new = chat.last.sent_messages.len();
+        assert!(
+            new <= most,
+            "{what}: {new} new messages: {:?}",
+            chat.sent_texts()
+        );
+        worst = worst.max(new);
+    };
+    let mut chat = Chat::new();
+    chat.send("/start").await;
+    check(&chat, "/start", 2);
+    chat.send("/start t_fractional_laser").await;
+    check(&chat, "a deep link", 2);
+    assert_share_row(
+        chat.menu.as_ref().unwrap(),
+        &me,
+        conv,
+        Link::Treatment(Treatment::FractionalLaser),
+    );
+    chat.send("keloid").await;
+    check(&chat, "typed text", 2);
+    chat.send("/cancel").await;
+    check(&chat, "/cancel", 2);
+    // Every tap of a full identification, through the self-checks and every follow-up.
+    let mut state = chat.session().await.unwrap().state;
+    let mut path = vec![
+        Action::Topic(Topic::Identify),
+        Action::NotSure,
+        Action::Flat(FlatAnswer::Both),
+        Action::Dents(DentsAnswer::Rolling),
+        Action::Raised(RaisedAnswer::Beyond),
+    ];
+    while let Some(action) = (!path.is_empty()).then(|| path.remove(0)) {
+        let expected = conv.step(&state, Input::Tap(action));
+        chat.tap(action).await;
+        check(&chat, &format!("{action:?}"), 0);
+        assert_eq!(chat.last.edited_messages_text.len(), 1, "{action:?}");
+        state = expected.state.clone();
+        if let State::FollowUps { .. } = state {
+            path.push(Action::Answer(next_question(&expected), false));
+        }
+    }
+    assert!(matches!(state, State::Results { .. }), "{state:?}");
+    for action in [
+        Action::Show(View::Details(Detail::Scar(ScarKind::Lumps))),
+        Action::Back,
+        Action::Show(View::Sources),
+        Action::Back,
+    ] {
+        chat.tap(action).await;
+        check(&chat, &format!("{action:?}"), 0);
+        assert_eq!(chat.last.edited_messages_text.len(), 1, "{action:?}");
+    }
+    chat.send("/help").await;
+    check(&chat, "/help", 2);
+    chat.send("/settings").await;
+    check(&chat, "/settings", 2);
+    let ja = scar_guide::conversation::LanguageCode::parse("ja").unwrap();
+    chat.tap(Action::Language(ja)).await;
+    check(&chat, "a language change", 2);
+    crate::util::note(&format!("the most new messages one action sent: {worst}"));
+}
 #[tokio::test]
 async fn back_and_start_over_work_at_every_step_of_the_identify_path() {
     let path = [
@@ -167,10 +330,7 @@ async fn back_and_start_over_work_at_every_step_of_the_identify_path() {
             };
             assert_eq!(state, wanted, "{leave:?} after {depth} taps");
             assert_eq!(expected.state, wanted);
-            assert_eq!(
-                chat.menu_text(),
-                html::to_plain(&expected.screen.unwrap().text)
-            );
+            assert_eq!(chat.menu_text(), expected.screen.unwrap().text);
             assert!(chat.sent_texts().is_empty(), "the menu is edited in place");
         }
     }
@@ -205,10 +365,15 @@ async fn typed_answers_work_like_taps() {
         panic!("{:?}", session.state)
     };
     assert!(answers.iter().all(|(_, yes)| !yes));
-    assert!(chat.sent_texts().iter().any(|t| t.starts_with(&format!(
-        "<b>{}</b>",
-        english().scars.get(ScarKind::Dents).title
-    ))));
+    let State::Results { marks, .. } = &session.state else {
+        unreachable!()
+    };
+    // Typed, the answer comes as a new message: the summary, now the menu.
+    assert_eq!(
+        chat.sent_texts(),
+        vec![conversation().results_summary(marks, answers)]
+    );
+    assert_eq!(session.menu, Some(chat.menu.as_ref().unwrap().id));
     // One MockBot at a time: it holds a process-wide lock until dropped.
     drop(chat);
 
@@ -234,9 +399,10 @@ async fn other_text_gets_a_hint_and_the_same_question() {
     assert_eq!(chat.session().await.unwrap().state, State::Prevent);
     // The new message is now the menu; its buttons work.
     chat.tap(Action::Acne(AcneKind::Purple)).await;
+    assert!(chat.sent_texts().is_empty(), "edited in place");
     assert_eq!(
-        chat.sent_texts()[0],
-        conversation().acne_card(AcneKind::Purple)
+        chat.last.edited_messages_text[0].bot_request.text,
+        conversation().acne_summary(AcneKind::Purple)
     );
 }
 
@@ -365,7 +531,7 @@ async fn commands_cancel_forget_help_and_privacy() {
         chat.sent_texts(),
         vec![
             english().ui.commands.help.clone(),
-            english().ui.treatments_question.clone()
+            help.screen.as_ref().unwrap().text.clone()
         ]
     );
     assert_eq!(chat.session().await.unwrap().state, State::Treatments);
@@ -376,7 +542,7 @@ async fn commands_cancel_forget_help_and_privacy() {
         chat.sent_texts(),
         vec![
             english().ui.commands.privacy.clone(),
-            english().ui.treatments_question.clone()
+            privacy.screen.as_ref().unwrap().text.clone()
         ]
     );
     assert_eq!(chat.session().await.unwrap().state, State::Treatments);
@@ -400,29 +566,50 @@ async fn commands_cancel_forget_help_and_privacy() {
     assert!(chat.sent_texts()[0].starts_with(english().ui.hints.unknown_text.as_str()));
 }
 
+/// Every acne kind, every treatment and daily care: the summary edited into the menu, with
+/// the share row; a treatment's Back returns to the list of treatments.
 #[tokio::test]
-async fn every_acne_kind_and_treatment_card_and_daily_care() {
+async fn every_acne_kind_treatment_and_daily_care_opens_its_summary_in_place() {
+    let me = mock_me();
+    let conv = conversation();
+    let mut chat = started().await;
+    let menu = chat.menu.clone().unwrap().id;
+    chat.tap(Action::Topic(Topic::Prevent)).await;
     for acne in AcneKind::all() {
-        let mut chat = started().await;
-        chat.tap(Action::Topic(Topic::Prevent)).await;
         chat.tap(Action::Acne(acne)).await;
-        assert_eq!(chat.sent_texts()[0], conversation().acne_card(acne));
+        let text = assert_edited_in_place(&chat, menu, &format!("{acne:?}"));
+        assert_eq!(text, conv.acne_summary(acne));
         assert_eq!(
             chat.session().await.unwrap().state,
-            State::PreventAdvice { acne }
+            State::PreventAdvice {
+                acne,
+                view: View::Summary
+            }
         );
+        assert_share_row(chat.menu.as_ref().unwrap(), &me, conv, Link::Acne(acne));
+        chat.tap(Action::Back).await;
+        assert_eq!(chat.session().await.unwrap().state, State::Prevent);
     }
-    // One MockBot at a time: it holds a process-wide lock until dropped.
-    let mut chat = started().await;
+    chat.tap(Action::StartOver).await;
     chat.tap(Action::Topic(Topic::Treatments)).await;
     for t in Treatment::all() {
         chat.tap(Action::Treatment(t)).await;
-        assert_eq!(chat.sent_texts()[0], conversation().treatment_card(t));
+        let text = assert_edited_in_place(&chat, menu, &format!("{t:?}"));
+        assert_eq!(text, conv.treatment_summary(t));
+        assert_share_row(chat.menu.as_ref().unwrap(), &me, conv, Link::Treatment(t));
+        chat.tap(Action::Back).await;
+        assert_edited_in_place(&chat, menu, "Back to the treatments");
+        assert_eq!(chat.session().await.unwrap().state, State::Treatments);
+        assert!(
+            !has_share_buttons(chat.menu.as_ref().unwrap()),
+            "a question is not shared"
+        );
     }
-    drop(chat);
-    let mut chat = started().await;
+    chat.tap(Action::StartOver).await;
     chat.tap(Action::Topic(Topic::Care)).await;
-    assert_eq!(chat.sent_texts()[0], conversation().care_card());
+    let text = assert_edited_in_place(&chat, menu, "daily care");
+    assert_eq!(text, conv.care_summary());
+    assert_share_row(chat.menu.as_ref().unwrap(), &me, conv, Link::Care);
 }
 
 /// /help is kept: it is its own message above the menu, so tapping a main-menu button edits the

@@ -4,27 +4,36 @@
 //! assertions on what the user saw and on the stored session. Expected texts come from the same
 //! `Content` and `Conversation` the bot uses, never from copied strings.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use scar_guide::content::{Content, Pack};
+use scar_guide::content::{Content, Pack, html};
 use scar_guide::conversation::{Action, Conversation, Outcome};
+use scar_guide::knowledge::Link;
 use scar_guide::telegram::storage::ExpiringStorage;
-use scar_guide::telegram::{self, HandlerError, Session, callback};
+use scar_guide::telegram::{self, HandlerError, Session, callback, share};
 use teloxide::dispatching::dialogue::Storage;
-use teloxide::types::{ChatId, InlineKeyboardButtonKind, InlineKeyboardMarkup, Message};
+use teloxide::types::{ChatId, InlineKeyboardButtonKind, InlineKeyboardMarkup, Me, Message};
 use teloxide_tests::mock_bot::DistributionKey;
 use teloxide_tests::server::Responses;
-use teloxide_tests::{MockBot, MockCallbackQuery, MockMessageText};
+use teloxide_tests::{MockBot, MockCallbackQuery, MockMessageText, MockUser};
 
-/// The real content, loaded once per test binary.
+/// A `dialogues/` folder to test instead of the embedded copy (a content edit in progress).
+const DIALOGUES_OVERRIDE: &str = "SCAR_GUIDE_TEST_DIALOGUES";
+
+/// The real content, loaded once per test binary: the copy built into the bot, or the folder
+/// named by `SCAR_GUIDE_TEST_DIALOGUES`.
 pub fn content() -> Arc<Content> {
     static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
     CONTENT
-        .get_or_init(|| Arc::new(Content::embedded().expect("dialogues/ is valid")))
+        .get_or_init(|| {
+            let content = match std::env::var_os(DIALOGUES_OVERRIDE) {
+                Some(dir) => Content::from_dir(Path::new(&dir)),
+                None => Content::embedded(),
+            };
+            Arc::new(content.expect("dialogues/ is valid"))
+        })
         .clone()
 }
 
@@ -36,14 +45,36 @@ pub fn english() -> &'static Pack {
 
 /// The conversation core over the real English content, for expected texts.
 pub fn conversation() -> Conversation<'static> {
-    static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
-    let content = CONTENT.get_or_init(content);
-    Conversation::new(content, content.pack(Some("en")))
+    conversation_in("en")
 }
 
-/// The `dialogues/` folder of the repository.
+/// The real content, for as long as the test binary runs.
+pub fn static_content() -> &'static Content {
+    static CONTENT: OnceLock<Arc<Content>> = OnceLock::new();
+    CONTENT.get_or_init(content)
+}
+
+/// The pack of language `code`, which must exist: no fallback to English.
+pub fn pack_in(code: &str) -> &'static Pack {
+    let pack = static_content().pack(Some(code));
+    assert_eq!(pack.code, code, "dialogues/ has no {code:?} pack");
+    pack
+}
+
+/// The conversation core over the real content in language `code`, which must exist.
+pub fn conversation_in(code: &str) -> Conversation<'static> {
+    Conversation::new(static_content(), pack_in(code))
+}
+
+/// The languages every path is walked in: both must exist.
+pub const LANGUAGES: [&str; 2] = ["en", "ja"];
+
+/// The `dialogues/` folder of the repository (or the one named by `SCAR_GUIDE_TEST_DIALOGUES`).
 pub fn dialogues_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues")
+    match std::env::var_os(DIALOGUES_OVERRIDE) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"),
+    }
 }
 
 /// Every `.toml` file under `dialogues/` on disk, as `(path relative to dialogues/, text)`,
@@ -278,11 +309,11 @@ pub fn keyboard_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, String)> 
 }
 
 /// The texts of the messages the bot sends for an outcome delivered as new messages, in order:
-/// the cards; then a lasting notice (the greeting, help, privacy, a language change) as its own
-/// message; then the menu message, the screen's text with a short hint (not lasting) glued in
-/// front of it after a blank line. A notice without a screen is one message on its own.
+/// a lasting notice (the greeting, help, privacy, a language change) as its own message; then
+/// the menu message, the screen's text with a short hint (not lasting) glued in front of it
+/// after a blank line. A notice without a screen is one message on its own.
 pub fn expected_messages(outcome: &Outcome) -> Vec<String> {
-    let mut messages: Vec<String> = outcome.cards.iter().map(|c| c.text.clone()).collect();
+    let mut messages = Vec::new();
     let screen = outcome.screen.as_ref().map(|s| s.text.as_str());
     match (&outcome.notice, screen) {
         (Some(n), Some(s)) if outcome.lasting => {
@@ -333,4 +364,127 @@ impl Chat {
 pub fn note(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "NOTE: {text}");
+}
+
+// --- The share row under an answer ----------------------------------------------------------------
+
+/// Every button of a message, flattened.
+pub fn all_buttons(message: &Message) -> Vec<teloxide::types::InlineKeyboardButton> {
+    message
+        .reply_markup()
+        .map(|m| m.inline_keyboard.iter().flatten().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Whether a message carries any share button (share sheet or inline).
+pub fn has_share_buttons(message: &Message) -> bool {
+    all_buttons(message).iter().any(|b| {
+        matches!(
+            &b.kind,
+            InlineKeyboardButtonKind::SwitchInlineQuery(_) | InlineKeyboardButtonKind::Url(_)
+        )
+    })
+}
+
+/// Checks the share row of an answer for `link`, in `conv`'s language: it is the row above the
+/// last (navigation) row, exactly what `share::share_row` builds; the share sheet carries the
+/// deep link spelled out and one plain line naming the answer; the send-to-a-chat query finds
+/// this very answer first.
+pub fn assert_share_row(message: &Message, me: &Me, conv: Conversation<'_>, link: Link) {
+    let pack = conv.pack;
+    let rows = &message
+        .reply_markup()
+        .unwrap_or_else(|| panic!("{link:?}: no keyboard"))
+        .inline_keyboard;
+    assert!(rows.len() >= 2, "{link:?}: {rows:?}");
+    let row = &rows[rows.len() - 2];
+    assert_eq!(
+        *row,
+        share::share_row(me, pack, link).expect("a share row"),
+        "{link:?}: the share row sits above the navigation row"
+    );
+    let [sheet, inline] = &row[..] else {
+        panic!("{link:?}: the share row has two buttons: {row:?}")
+    };
+    let InlineKeyboardButtonKind::Url(url) = &sheet.kind else {
+        panic!("{link:?}: the share sheet is a URL button")
+    };
+    assert_eq!(
+        (url.scheme(), url.host_str(), url.path()),
+        ("https", Some("t.me"), "/share/url")
+    );
+    assert_eq!(sheet.text, pack.ui.share.button);
+    let query: std::collections::BTreeMap<String, String> =
+        url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["url"],
+        format!("https://t.me/{}?start={}", me.username(), link.payload()),
+        "{link:?}: the shared link opens this answer"
+    );
+    let text = &query["text"];
+    assert!(
+        text.contains(&html::to_plain(pack.link_title(link))),
+        "{text:?}"
+    );
+    assert!(
+        !text.contains('\n') && html::to_plain(text) == *text,
+        "{text:?}"
+    );
+    let InlineKeyboardButtonKind::SwitchInlineQuery(q) = &inline.kind else {
+        panic!("{link:?}: the second share button posts through inline mode")
+    };
+    assert_eq!(inline.text, pack.ui.share.inline_button);
+    assert_eq!(conv.search(q).first(), Some(&link), "{link:?}: {q:?}");
+}
+
+/// The bot's own getMe as the mock Bot API answers it.
+pub fn mock_me() -> Me {
+    teloxide_tests::MockMe::new().build()
+}
+
+// --- Speaking as a user with a Telegram language ------------------------------------------------
+
+/// The user sends `text` with this Telegram `language_code`.
+pub async fn send_as(chat: &mut Chat, text: &str, language_code: Option<&str>) {
+    let mut user = MockUser::new();
+    if let Some(code) = language_code {
+        user = user.language_code(code);
+    }
+    chat.send_update(MockMessageText::new().text(text).from(user.build()))
+        .await;
+}
+
+/// The user (with this `language_code`) taps `action` on the current menu.
+pub async fn tap_as(chat: &mut Chat, action: Action, language_code: Option<&str>) {
+    let menu = chat.menu.clone().expect("a menu was shown");
+    let data = callback::encode(action);
+    assert!(
+        buttons(&menu).iter().any(|(_, d)| *d == data),
+        "the current menu has no button {action:?}: {:?}",
+        buttons(&menu)
+    );
+    let mut user = MockUser::new();
+    if let Some(code) = language_code {
+        user = user.language_code(code);
+    }
+    chat.send_update(
+        MockCallbackQuery::new()
+            .message(menu)
+            .data(data)
+            .from(user.build()),
+    )
+    .await;
+}
+
+/// `(label, url)` of every URL button of a keyboard.
+pub fn url_buttons(markup: &InlineKeyboardMarkup) -> Vec<(String, url::Url)> {
+    markup
+        .inline_keyboard
+        .iter()
+        .flatten()
+        .filter_map(|b| match &b.kind {
+            InlineKeyboardButtonKind::Url(u) => Some((b.text.clone(), u.clone())),
+            _ => None,
+        })
+        .collect()
 }

@@ -406,6 +406,21 @@ fn validate_knowledge(raw: raw::Knowledge) -> Result<Knowledge, ContentError> {
         }
     }
     let scars = Complete::from_map(raw.scars, file, "scars")?;
+    for kind in ScarKind::all() {
+        let facts = scars.get(kind);
+        let subset = facts
+            .keloid_treatments
+            .iter()
+            .all(|t| facts.treatments.contains(t));
+        if !subset || (kind != ScarKind::Lumps && !facts.keloid_treatments.is_empty()) {
+            return Err(ContentError::new(
+                file,
+                format!("scars.{}.keloid_treatments", kind.key()),
+                "not a subset of the lumps' treatments",
+                "list keloid treatments under [scars.lumps] only, each also in its treatments",
+            ));
+        }
+    }
     let acne = Complete::from_map(raw.acne, file, "acne")?;
     let treatments = Complete::from_map(raw.treatments, file, "treatments")?;
     // The treatment catalogue and the per-kind lists must say the same thing.
@@ -638,6 +653,8 @@ fn validate_language(
         ("hints.busy", &ui.hints.busy),
         ("hints.flood", &ui.hints.flood),
         ("hints.unsure_counted", &ui.hints.unsure_counted),
+        ("hints.unsure_check", &ui.hints.unsure_check),
+        ("identify.not_sure_replaces", &ui.identify.not_sure_replaces),
         ("commands.help", &ui.commands.help),
         ("commands.privacy", &ui.commands.privacy),
         ("commands.forgotten", &ui.commands.forgotten),
@@ -683,6 +700,7 @@ fn validate_language(
         ("hints.invalid", &ui.hints.invalid),
         ("hints.unsure_counted", &ui.hints.unsure_counted),
         ("identify.none_selected", &ui.identify.none_selected),
+        ("identify.not_sure_replaces", &ui.identify.not_sure_replaces),
     ] {
         if html::telegram_len(text) > 200 {
             c.fail(ContentError::new(

@@ -28,6 +28,9 @@ pub struct Knowledge {
 pub struct ScarFacts {
     /// Clinic treatments the article recommends for this kind, in the order to show them.
     pub treatments: Vec<Treatment>,
+    /// Lumps: the treatments when the self-check found a keloid (a subset of `treatments`).
+    #[serde(default)]
+    pub keloid_treatments: Vec<Treatment>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +123,8 @@ pub struct Buttons {
 pub struct IdentifyText {
     pub question: String,
     pub none_selected: String,
+    /// Not sure tapped with kinds ticked: the self-checks decide instead (a pop-up).
+    pub not_sure_replaces: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +167,8 @@ pub struct Hints {
     pub flood: String,
     /// "Not sure" to a safety question: it is counted as yes, the safe answer, and said so.
     pub unsure_counted: String,
+    /// Typed "not sure" on a mirror self-check: pick the closest answer.
+    pub unsure_check: String,
 }
 
 /// `/settings`: the language choice.

@@ -517,11 +517,13 @@ impl<'a> Conversation<'a> {
                 picked.sort();
                 Some(self.show(State::Identify { picked }, None))
             }
+            // The checks decide the kinds in place of any ticks: said, so nothing is dropped
+            // without a word.
             Action::NotSure => Some(self.show(
                 State::SelfCheck {
                     checks: Checks::default(),
                 },
-                None,
+                (!picked.is_empty()).then(|| self.pack.ui.identify.not_sure_replaces.clone()),
             )),
             Action::Done if picked.is_empty() => Some(self.show(
                 State::Identify { picked: Vec::new() },

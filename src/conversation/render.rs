@@ -7,8 +7,8 @@ use super::{
 };
 use crate::content::{Note, ShapeText};
 use crate::knowledge::{
-    AcneKind, CareHabit, DentsAnswer, FlatAnswer, Link, RaisedAnswer, ScarKind, ScarRisk, Topic,
-    Treatment,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, Link, LumpShape, RaisedAnswer, ScarKind,
+    ScarRisk, Topic, Treatment,
 };
 
 /// Treatments per row in the treatments menu: names are short, two fit a phone.
@@ -221,9 +221,10 @@ impl Conversation<'_> {
                 };
                 match view {
                     View::Summary => (self.results_summary(marks, answers), link),
-                    View::Details(Detail::Scar(kind)) if kinds.contains(kind) => {
-                        (self.scar_details(*kind, marks), Some(Link::Scar(*kind)))
-                    }
+                    View::Details(Detail::Scar(kind)) if kinds.contains(kind) => (
+                        self.scar_details(*kind, marks, answers),
+                        Some(Link::Scar(*kind)),
+                    ),
                     View::Sources => (self.results_sources(marks, answers), link),
                     View::Details(_) => return None,
                 }
@@ -422,6 +423,18 @@ impl Conversation<'_> {
         notes
     }
 
+    /// The clinic treatments for a kind as found: a keloid found by the self-check has its own
+    /// (the guide names acne injection for keloids), any other the kind's.
+    fn kind_treatments(&self, kind: ScarKind, marks: &Marks) -> &[Treatment] {
+        let facts = self.content.knowledge.scars.get(kind);
+        let keloid = marks.checks().and_then(|c| c.lump_shape()) == Some(LumpShape::Keloid);
+        if kind == ScarKind::Lumps && keloid && !facts.keloid_treatments.is_empty() {
+            &facts.keloid_treatments
+        } else {
+            &facts.treatments
+        }
+    }
+
     /// The name of a kind on the summary, with the shape the self-check found.
     fn kind_name(&self, kind: ScarKind, marks: &Marks) -> String {
         let s = self.pack.scars.get(kind);
@@ -480,7 +493,7 @@ impl Conversation<'_> {
                 self.labelled(&self.kind_name(*kind, marks), &s.summary)
             );
             if !red_flag {
-                let treatments = &self.content.knowledge.scars.get(*kind).treatments;
+                let treatments = self.kind_treatments(*kind, marks);
                 let _ = write!(
                     out,
                     "\n{}",
@@ -512,23 +525,43 @@ impl Conversation<'_> {
             &format!("⚠️ {}", r.before_treatment_title),
             &Self::bullets(notes.iter().map(|n| n.short.as_str())),
         );
-        let doctor = Self::distinct(
-            kinds
-                .iter()
-                .map(|k| self.pack.scars.get(*k).doctor_short.as_str()),
-        );
-        let _ = write!(out, "\n\n🩺 {}", doctor.join(" "));
+        // After a red-flag Yes the last word is the doctor's check, not cosmetic treatment.
+        if red_flag {
+            let _ = write!(out, "\n\n🩺 {}", r.after_check);
+        } else {
+            let doctor = Self::distinct(
+                kinds
+                    .iter()
+                    .map(|k| self.pack.scars.get(*k).doctor_short.as_str()),
+            );
+            let _ = write!(out, "\n\n🩺 {}", doctor.join(" "));
+        }
         out
     }
 
     /// One scar kind in full: what it is, its shapes, where it forms, whether it fades, home
     /// care, the clinic treatments for it with sessions and downtime, salons, and the doctor.
-    pub fn scar_details(&self, kind: ScarKind, marks: &Marks) -> String {
+    /// After a red-flag Yes, the doctor's check heads the details too; the signs that need a
+    /// doctor soon close every kind's details.
+    pub fn scar_details(
+        &self,
+        kind: ScarKind,
+        marks: &Marks,
+        answers: &[(FollowUp, bool)],
+    ) -> String {
         let s = self.pack.scars.get(kind);
         let h = &self.pack.ui.card;
+        let r = &self.pack.ui.results;
         let safety = &self.pack.safety;
-        let facts = self.content.knowledge.scars.get(kind);
+        let treatments = self.kind_treatments(kind, marks);
         let mut out = self.card_head(&s.title);
+        if answers.contains(&(FollowUp::RedFlag, true)) {
+            let _ = write!(
+                out,
+                "\n\n⚠️ <b>{}</b>\n{}",
+                r.red_flag_title, r.red_flag_text
+            );
+        }
         let _ = write!(out, "\n\n{}", s.what);
         if let Some(shape) = self.found_shape(kind, marks) {
             self.section(
@@ -555,18 +588,25 @@ impl Conversation<'_> {
         }
         self.section(&mut out, &h.fades, &s.fades);
         self.section(&mut out, &h.home, &Self::bullets(&s.home));
-        let clinic = facts.treatments.iter().filter_map(|t| {
+        let clinic = treatments.iter().filter_map(|t| {
             let line = s.clinic.get(t)?;
             Some(self.labelled(&self.pack.treatments.get(*t).name, line))
         });
         let mut body = Self::bullets(clinic);
         let _ = write!(body, "\n{}", safety.several_sessions.text);
-        if self.needs_darker_skin_note(&facts.treatments) {
+        if self.needs_darker_skin_note(treatments) {
             let _ = write!(body, "\n⚠️ {}", safety.darker_skin.text);
         }
         self.section(&mut out, &h.clinic, &body);
         self.section(&mut out, &h.salon, &s.salon);
         self.section(&mut out, &h.doctor, &s.doctor);
+        let _ = write!(
+            out,
+            "\n⚠️ {}{}{}",
+            safety.red_flags.title,
+            self.pack.ui.card.label_separator,
+            self.joined(safety.red_flags.scar.iter().map(String::as_str))
+        );
         out
     }
 
@@ -599,6 +639,8 @@ impl Conversation<'_> {
             .chain([&safety.several_sessions, &safety.setting])
             .flat_map(|n| n.sources.iter().map(String::as_str))
             .collect();
+        // The signs that need a doctor close every kind's details (and head the summary after
+        // a red-flag Yes or for lumps): cited with the cautions.
         notes.extend(safety.red_flags.sources.iter().map(String::as_str));
         if kinds.is_empty() {
             notes.extend(self.pack.self_check.sources.iter().map(String::as_str));
@@ -664,7 +706,10 @@ impl Conversation<'_> {
                     .map(|n| n.short.as_str()),
             ),
         );
-        self.section(&mut out, &h.where_scars, &self.pack.where_scars_form);
+        // Where craters form and adult acne scars: about inflamed acne, which leaves them.
+        if self.inflamed(kind) {
+            self.section(&mut out, &h.where_scars, &self.pack.where_scars_form);
+        }
         out
     }
 
@@ -697,7 +742,12 @@ impl Conversation<'_> {
                 a.title.as_str(),
                 a.sources
                     .iter()
-                    .chain(&self.pack.where_sources)
+                    .chain(
+                        self.inflamed(kind)
+                            .then_some(&self.pack.where_sources)
+                            .into_iter()
+                            .flatten(),
+                    )
                     .map(String::as_str)
                     .collect(),
             ),

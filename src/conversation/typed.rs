@@ -21,6 +21,13 @@ impl Conversation<'_> {
         {
             return self.apply_typed(state, Action::Unsure(q));
         }
+        // A mirror check has no safe default: "no idea" there is not a No but a nudge to pick
+        // the closest answer.
+        if matches!(state, State::SelfCheck { .. })
+            && mentions_any(&normal, &self.pack.ui.keywords.not_sure)
+        {
+            return self.remind(state, self.pack.ui.hints.unsure_check.clone());
+        }
         // A sentence holding a whole button label ("I have no flat marks") is that button.
         if let Some(action) = self.contained_button(&state, &normal) {
             return self.apply_typed(state, action);
@@ -75,9 +82,8 @@ impl Conversation<'_> {
         if state == State::MainMenu && matches!(action, Action::Back | Action::StartOver) {
             return self.show(state, None);
         }
-        self.apply(&state, action).unwrap_or_else(|| {
-            self.remind(state.clone(), self.pack.ui.hints.unknown_text.clone())
-        })
+        self.apply(&state, action)
+            .unwrap_or_else(|| self.remind(state.clone(), self.pack.ui.hints.unknown_text.clone()))
     }
 
     /// The button whose number (as the console shows them) or label was typed, if any.

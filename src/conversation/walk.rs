@@ -210,7 +210,11 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
             // input (a photo, nonsense, an edit); a detail or the sources give way to the
             // summary then (`Conversation::remind`), so they carry no hint.
             let carries_hint = view_of(state).is_none_or(|v| v == View::Summary);
-            let with_hint = if carries_hint { len + longest_hint + 2 } else { len };
+            let with_hint = if carries_hint {
+                len + longest_hint + 2
+            } else {
+                len
+            };
             if len > MAX_MESSAGE || with_hint > MAX_MESSAGE {
                 problems.push(problem(
                     &pack.code,
