@@ -37,7 +37,7 @@ pub const WEBHOOK_PORTS: [u16; 4] = [443, 80, 88, 8443];
 /// The shortest `WEBHOOK_SECRET` accepted: as long as the random one teloxide generates.
 pub const MIN_SECRET_LEN: usize = 32;
 
-/// The bot token. Its `Debug` and `Display` print a placeholder.
+/// The bot token. Its `Debug` prints a placeholder, and it has no `Display`.
 #[derive(Clone)]
 pub struct Token(String);
 
@@ -53,7 +53,7 @@ impl fmt::Debug for Token {
     }
 }
 
-/// A secret that must not be printed (the webhook secret, a Redis URL with a password).
+/// A secret that must not be printed (the webhook secret).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -88,8 +88,71 @@ pub enum Receive {
 pub enum StorageConfig {
     /// In this process, forgotten at exit (`STATE_CAPACITY` bounds it).
     Memory,
-    /// A `redis://` URL (it may carry a password, hence [`Secret`]).
-    Redis(Secret),
+    /// A `redis://` URL, validated.
+    Redis(RedisUrl),
+}
+
+/// A `STORAGE_URL` the Redis backend can use: `redis://host[:port][/db]`, checked here once
+/// (by the Redis client too) without connecting. It may carry a password, so its `Debug`
+/// prints a placeholder.
+#[derive(Clone)]
+pub struct RedisUrl {
+    raw: String,
+    client: redis::Client,
+}
+
+impl RedisUrl {
+    /// Validates `raw`; the error names the URL without its password.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        // Named without its password, which the URL may carry.
+        let shown = |url: &url::Url| {
+            let mut url = url.clone();
+            let _ = url.set_password(url.password().map(|_| "***"));
+            url.to_string()
+        };
+        let url = url::Url::parse(raw)
+            .map_err(|e| ConfigError::BadStorageUrl(format!("not a URL ({e})")))?;
+        if url.scheme() != "redis" || url.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::BadStorageUrl(shown(&url)));
+        }
+        let why = |why: &str| {
+            ConfigError::BadStorageUrl(format!("{} (the Redis URL {why})", shown(&url)))
+        };
+        let db = url.path().trim_start_matches('/');
+        if !db.is_empty() && db.parse::<u16>().is_err() {
+            return Err(why("path must be a database number (like /0)"));
+        }
+        // The Redis client's own checks, without connecting.
+        let client = redis::Client::open(raw).map_err(|_| why("is not a valid Redis URL"))?;
+        Ok(Self {
+            raw: raw.to_owned(),
+            client,
+        })
+    }
+
+    /// The URL as given, password included.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// The Redis client for this URL (it has not connected).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+}
+
+impl PartialEq for RedisUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for RedisUrl {}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisUrl(<redacted>)")
+    }
 }
 
 /// Outgoing message limits (teloxide's Throttle).
@@ -396,22 +459,7 @@ fn storage(raw: Option<String>) -> Result<StorageConfig, ConfigError> {
     if raw.eq_ignore_ascii_case("memory") {
         return Ok(StorageConfig::Memory);
     }
-    // Named without its password, which the URL may carry.
-    let shown = |url: &url::Url| {
-        let mut url = url.clone();
-        let _ = url.set_password(url.password().map(|_| "***"));
-        url.to_string()
-    };
-    match url::Url::parse(&raw) {
-        Ok(url) if url.scheme() == "redis" && url.host_str().is_some_and(|h| !h.is_empty()) => {
-            // The Redis client's own checks (the database number…), without connecting.
-            crate::telegram::redis::RedisStorage::open(&raw, DEFAULT_STATE_TTL)
-                .map(|_| StorageConfig::Redis(Secret(raw)))
-                .map_err(|e| ConfigError::BadStorageUrl(format!("{} ({e})", shown(&url))))
-        }
-        Ok(url) => Err(ConfigError::BadStorageUrl(shown(&url))),
-        Err(e) => Err(ConfigError::BadStorageUrl(format!("not a URL ({e})"))),
-    }
+    RedisUrl::parse(&raw).map(StorageConfig::Redis)
 }
 
 #[cfg(test)]
@@ -583,6 +631,41 @@ mod tests {
             err.contains("rediss://") && !err.contains("hunter2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn accepts_redis_urls() {
+        for url in [
+            "redis://127.0.0.1",
+            "redis://127.0.0.1:6379",
+            "redis://localhost:6379/2",
+            "redis://:secret@redis.internal:6380/0",
+            "redis://user:secret@[::1]:6379",
+        ] {
+            assert!(RedisUrl::parse(url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn refuses_other_redis_urls_without_repeating_their_password() {
+        for url in [
+            "",
+            "127.0.0.1:6379",
+            "memory",
+            "http://127.0.0.1:6379",
+            "rediss://:hunter2@127.0.0.1:6379",
+            "redis+unix:///tmp/redis.sock",
+            "redis://:hunter2@127.0.0.1:6379/zero",
+            "redis://:hunter2@/0",
+        ] {
+            let err = RedisUrl::parse(url).map(drop).expect_err(url);
+            let shown = format!("{err} {err:?}");
+            assert!(
+                matches!(err, ConfigError::BadStorageUrl(_)),
+                "{url}: {shown}"
+            );
+            assert!(!shown.contains("hunter2"), "{url}: {shown}");
+        }
     }
 
     #[test]

@@ -799,13 +799,13 @@ fn assert_profile(calls: &[Call], content: &Content) {
             (
                 "private",
                 "all_private_chats",
-                telegram::run::private_commands(pack),
+                telegram::commands::private_commands(pack),
                 &private_names[..],
             ),
             (
                 "group",
                 "all_group_chats",
-                telegram::run::group_commands(pack),
+                telegram::commands::group_commands(pack),
                 &group_names[..],
             ),
         ] {

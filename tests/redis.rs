@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use scar_guide::config::RedisUrl;
 use scar_guide::conversation::{Action, State};
 use scar_guide::knowledge::{ScarKind, Topic};
+use scar_guide::service::storage::StorageStats;
+use scar_guide::service::storage::redis::{RedisStorage, RedisStorageError};
 use scar_guide::telegram::Session;
-use scar_guide::telegram::redis::{RedisStorage, RedisStorageError};
-use scar_guide::telegram::storage::StorageStats;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::{ChatId, MessageId};
 
@@ -185,7 +186,8 @@ impl Drop for RedisServer {
 // --- Helpers -----------------------------------------------------------------------------------
 
 fn storage(server: &RedisServer, ttl: Duration, prefix: &str) -> Arc<RedisStorage> {
-    RedisStorage::with_prefix(&server.url(), ttl, prefix).expect("a valid Redis URL")
+    let url = RedisUrl::parse(&server.url()).expect("a valid Redis URL");
+    RedisStorage::with_prefix(&url, ttl, prefix)
 }
 
 /// A session in the middle of a conversation, with every field set.
@@ -523,7 +525,8 @@ async fn a_refused_handshake_is_tried_again_on_the_next_call() {
     // The URL's password is wrong until the server is given it: a deploy that sets the
     // password on both sides in the wrong order.
     let url = format!("redis://:s3cret@127.0.0.1:{}", server.port);
-    let storage = RedisStorage::with_prefix(&url, HOUR, "auth").expect("a valid Redis URL");
+    let url = RedisUrl::parse(&url).expect("a valid Redis URL");
+    let storage = RedisStorage::with_prefix(&url, HOUR, "auth");
     let err = quickly("stats with a refused password", storage.stats())
         .await
         .expect_err("the password is refused");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use scar_guide::content::{Content, Pack};
 use scar_guide::conversation::{Action, Conversation, Outcome};
-use scar_guide::telegram::storage::ExpiringStorage;
+use scar_guide::service::storage::ExpiringStorage;
 use scar_guide::telegram::{self, HandlerError, Session, callback};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::{ChatId, InlineKeyboardButtonKind, InlineKeyboardMarkup, Message};

@@ -11,6 +11,7 @@
 
 pub mod html;
 pub mod raw;
+pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -512,7 +513,7 @@ impl Checker<'_> {
             for w in words {
                 // Typed text is matched in normalized form, so keywords must already be in it.
                 // A keyword of symbols only ("?") matches when typed exactly, so it may stay.
-                let normal = crate::conversation::normalize(w);
+                let normal = text::normalize(w);
                 if w.trim().is_empty() || (!normal.is_empty() && *w != normal) {
                     return Err(ContentError::new(
                         &self.file(name),

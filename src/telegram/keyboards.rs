@@ -1,4 +1,5 @@
-//! Share buttons under advice cards, and the deep links they and every other face carry.
+//! Keyboards: the buttons under a menu, the share buttons under advice cards, and the deep
+//! links they and every other face carry.
 //!
 //! A link is `https://t.me/<bot>?start=<payload>` ([`Link::payload`]); the bot's username comes
 //! from getMe, so the same build works for any bot account.
@@ -6,8 +7,19 @@
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me};
 use url::{ParseError, Url};
 
+use super::callback;
 use crate::content::{Pack, html};
+use crate::conversation::Screen;
 use crate::knowledge::Link;
+
+/// The inline keyboard for a screen.
+pub fn keyboard(screen: &Screen) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(screen.buttons.iter().map(|row| {
+        row.iter()
+            .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
+            .collect::<Vec<_>>()
+    }))
+}
 
 /// `https://t.me/<bot>`: the private chat with the bot. Every bot has a username; were it
 /// missing, this is an error rather than `Me::username`'s panic.
