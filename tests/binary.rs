@@ -1,20 +1,15 @@
 //! End-to-end tests of the compiled binary, the way an operator and a user meet it: its exit
 //! codes and stderr lines, the console mode without a token, `check`, and the Telegram mode
-//! against a scripted Bot API on the fake server of `fake_api.rs` (plain HTTP/1.1 on 127.0.0.1).
+//! against the [`FakeTelegram`] of `fake_api.rs`, run by the [`BotProcess`] harness of
+//! `harness.rs`.
 //!
 //! Every run starts in a fresh temporary directory (so no developer `.env` is loaded), with the
-//! Telegram variables removed or set explicitly, and a guard kills the process when a test ends.
+//! bot's variables removed or set explicitly, and a guard kills the process when a test ends.
 //! Waits poll with short sleeps up to [`DEADLINE`] and fail with a message saying what was
 //! awaited.
 
-use std::collections::VecDeque;
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use scar_guide::content::{Content, DEFAULT_LANGUAGE, html};
@@ -24,54 +19,21 @@ use scar_guide::telegram;
 use serde_json::{Value, json};
 use teloxide::types::BotCommand;
 
-use crate::fake_api::{Call, FakeApi, Reply, long_poll};
-use crate::harness::drain;
+use crate::fake_api::{Call, FakeTelegram, Setup, TOKEN_SECRET, TgUser};
+use crate::harness::{BotProcess, TempDir, free_addr, run_command};
 use crate::util::{conversation, dialogues_dir, english, expected_messages, keyboard_buttons};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
-
-/// The longest any single wait may take before the test fails.
+/// How long any one wait may take.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// How often waits look again.
-const POLL: Duration = Duration::from_millis(20);
-
-/// A well-formed token for the fake server; its secret part must never reach a log.
-const TOKEN: &str = "123456:TESTTOKENsecretvalue";
-const TOKEN_SECRET: &str = "TESTTOKENsecretvalue";
-
-/// The user of the scripted private chat.
+/// The user of the Telegram tests.
 const USER_ID: i64 = 424_242;
 
-// --- Temporary directories ---------------------------------------------------------------------
-
-/// A fresh empty directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "scar-guide-binary-{}-{n}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
+fn ada() -> TgUser {
+    TgUser::new(USER_ID, "Ada", "en")
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
+/// Copies the directory tree `from` to `to`.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
@@ -85,157 +47,10 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-// --- Running the binary ------------------------------------------------------------------------
-
-/// The binary in `cwd`, with no token, API URL or log filter inherited from the test's
-/// environment.
-fn scar_guide(cwd: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(cwd)
-        .env_remove("TELOXIDE_TOKEN")
-        .env_remove("TELOXIDE_API_URL")
-        .env_remove("STATE_TTL")
-        .env_remove("STATE_CAPACITY")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-/// The binary pointed at a Bot API at `api_url` with the test token.
-fn telegram_mode(cwd: &Path, api_url: &str) -> Command {
-    let mut cmd = scar_guide(cwd);
-    cmd.arg("run")
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api_url);
-    cmd
-}
-
-/// A started binary. Its output is drained by threads (so a chatty trace log never blocks it
-/// on a full pipe), and dropping the guard kills the process if it is still running.
-struct Running {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl Running {
-    /// Starts `cmd` with `stdin` written to it and then closed (EOF), or stdin null for `None`.
-    fn start(mut cmd: Command, stdin: Option<&str>) -> Self {
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start scar-guide");
-        if let Some(script) = stdin {
-            let mut pipe = child.stdin.take().expect("piped stdin");
-            // A binary that exits early closes the pipe; the exit status tells the story.
-            let _ = pipe.write_all(script.as_bytes());
-        }
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            drain(child.stdout.take().expect("piped stdout"), stdout.clone()),
-            drain(child.stderr.take().expect("piped stderr"), stderr.clone()),
-        ];
-        Self {
-            child,
-            stdout,
-            stderr,
-            readers,
-        }
-    }
-
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().expect("stdout lock")).into_owned()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().expect("stderr lock")).into_owned()
-    }
-
-    /// Everything printed so far, stdout then stderr.
-    fn output(&self) -> String {
-        format!("{}{}", self.stdout(), self.stderr())
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("query the child").is_none()
-    }
-
-    /// Sends SIGTERM, as Docker and systemd do.
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed: {status:?}");
-    }
-
-    /// Sends SIGTERM, waits for a clean exit (status 0) and returns everything printed.
-    fn stop_cleanly(&mut self) -> String {
-        self.terminate();
-        let status = self.wait_exit();
-        let output = self.output();
-        assert!(status.success(), "{status:?} after SIGTERM:\n{output}");
-        output
-    }
-
-    /// Waits for the exit, then for the output readers to reach EOF.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("query the child") {
-                break status;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "scar-guide did not exit within {DEADLINE:?}; output so far:\n{}",
-                self.output()
-            );
-            std::thread::sleep(POLL);
-        };
-        for reader in self.readers.drain(..) {
-            reader.join().expect("output reader");
-        }
-        status
-    }
-
-    /// Waits until stderr satisfies `done`, failing with `what` and the output so far.
-    fn wait_for_stderr(&mut self, what: &str, done: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        while !done(&self.stderr()) {
-            assert!(
-                self.is_running(),
-                "scar-guide exited while waiting for {what}:\n{}",
-                self.output()
-            );
-            assert!(
-                start.elapsed() < DEADLINE,
-                "no {what} within {DEADLINE:?}; output so far:\n{}",
-                self.output()
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs `cmd` to its end with `stdin`, returning the status, stdout and stderr.
-fn run_to_end(cmd: Command, stdin: Option<&str>) -> (ExitStatus, String, String) {
-    let mut running = Running::start(cmd, stdin);
-    let status = running.wait_exit();
-    (status, running.stdout(), running.stderr())
+/// Runs `cmd` (which runs in `dir`) to its end with `stdin` written to it (or stdin null),
+/// returning the status, stdout and stderr.
+fn run_to_end(cmd: Command, dir: TempDir, stdin: Option<&str>) -> (ExitStatus, String, String) {
+    run_command(cmd, dir, stdin, DEADLINE)
 }
 
 /// The only non-blank line of `stderr`; fails when there are more or none.
@@ -249,262 +64,38 @@ fn single_line(stderr: &str) -> &str {
     lines[0]
 }
 
-// --- A scripted Bot API on the fake server -----------------------------------------------------
-
-/// What the scripted Bot API knows beyond the recorded calls.
-#[derive(Default)]
-struct ApiState {
-    /// Updates for getUpdates, each with its `update_id`; confirmed ones (below the requested
-    /// `offset`) are dropped, as Telegram does.
-    updates: VecDeque<Value>,
-    next_update_id: i64,
-    next_message_id: i64,
+/// Waits until the calls satisfy `done` and returns its answer, or fails naming `what`.
+fn wait_for<T>(api: &FakeTelegram, what: &str, done: impl Fn(&[Call]) -> Option<T>) -> T {
+    api.wait_for_call(what, DEADLINE, done)
 }
 
-/// Methods (lowercased) the fake server fails, with the HTTP status it fails them with (500, or
-/// 400 for anything else). teloxide waits 10 s after each 5xx, so use 500 sparingly.
-type Failures = &'static [(&'static str, u16)];
-
-/// How the fake server answers getMe.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum GetMe {
-    /// A valid bot user.
-    Bot,
-    /// HTTP 401 Unauthorized, as Telegram answers a revoked or mistyped token.
-    Unauthorized,
-}
-
-/// The script the responder follows, shared with the test that queues updates. The condition
-/// variable wakes a held getUpdates when an update is queued.
-struct Script {
-    state: Mutex<ApiState>,
-    queued: Condvar,
-    get_me: GetMe,
-    failures: Failures,
-}
-
-/// A minimal Telegram Bot API on [`FakeApi`]: enough for teloxide's start-up, long polling and
-/// the bot's replies. The test plays the user by queueing updates for getUpdates, and waits for
-/// the bot's calls.
-struct FakeBotApi {
-    api: FakeApi,
-    script: Arc<Script>,
-}
-
-/// The bot's own user, as getMe returns it.
-fn bot_user() -> Value {
-    json!({
-        "id": 123_456,
-        "is_bot": true,
-        "first_name": "Scar Guide",
-        "username": "scar_guide_test_bot",
+/// Waits for the first call of `method` (lowercased) and returns it.
+fn first_call(api: &FakeTelegram, method: &str) -> Call {
+    wait_for(api, method, |calls| {
+        calls.iter().find(|c| c.method == method).cloned()
     })
 }
 
-fn private_chat() -> Value {
-    json!({ "id": USER_ID, "type": "private", "first_name": "Ada" })
+/// Waits for the answer to a /start: every message the bot sends up to and including the
+/// first one with a keyboard (the greeting on its own, then the main menu).
+fn wait_for_greeting(api: &FakeTelegram) -> Vec<Call> {
+    wait_for(api, "the greeting and the main menu", |calls| {
+        let sent: Vec<Call> = calls
+            .iter()
+            .filter(|c| c.method == "sendmessage")
+            .cloned()
+            .collect();
+        let menu = sent
+            .iter()
+            .position(|c| !c.body["reply_markup"].is_null())?;
+        Some(sent[..=menu].to_vec())
+    })
 }
 
-fn user() -> Value {
-    json!({ "id": USER_ID, "is_bot": false, "first_name": "Ada", "language_code": "en" })
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-impl FakeBotApi {
-    fn start(get_me: GetMe) -> Self {
-        Self::failing(get_me, &[])
-    }
-
-    /// A server that answers `failures`' methods with their HTTP error status.
-    fn failing(get_me: GetMe, failures: Failures) -> Self {
-        let script = Arc::new(Script {
-            state: Mutex::new(ApiState {
-                next_update_id: 1,
-                next_message_id: 100,
-                ..ApiState::default()
-            }),
-            queued: Condvar::new(),
-            get_me,
-            failures,
-        });
-        let api = {
-            let script = script.clone();
-            FakeApi::start(move |method, params| script.answer(method, params))
-        };
-        Self { api, script }
-    }
-
-    /// The value for TELOXIDE_API_URL.
-    fn url(&self) -> String {
-        self.api.url()
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.api.calls()
-    }
-
-    /// Waits until the calls satisfy `done` and returns its answer, or fails naming `what`.
-    fn wait_for<T>(&self, what: &str, done: impl Fn(&[Call]) -> Option<T>) -> T {
-        self.api.wait_for(what, DEADLINE, done)
-    }
-
-    /// Waits for the first call of `method` (lowercased) and returns it.
-    fn wait_for_call(&self, method: &str) -> Call {
-        self.wait_for(method, |calls| {
-            calls.iter().find(|c| c.method == method).cloned()
-        })
-    }
-
-    /// Waits for the answer to a /start: every message the bot sends up to and including the
-    /// first one with a keyboard (the greeting on its own, then the main menu).
-    fn wait_for_greeting(&self) -> Vec<Call> {
-        self.wait_for("the greeting and the main menu", |calls| {
-            let sent: Vec<Call> = calls
-                .iter()
-                .filter(|c| c.method == "sendmessage")
-                .cloned()
-                .collect();
-            let menu = sent
-                .iter()
-                .position(|c| !c.body["reply_markup"].is_null())?;
-            Some(sent[..=menu].to_vec())
-        })
-    }
-
-    /// Queues an update (its `update_id` is assigned here) for the next getUpdates.
-    fn push_update(&self, mut update: Value) {
-        let mut state = self.script.state.lock().expect("api lock");
-        update["update_id"] = json!(state.next_update_id);
-        state.next_update_id += 1;
-        state.updates.push_back(update);
-        self.script.queued.notify_all();
-    }
-
-    /// The user sends a private text message.
-    fn user_sends(&self, text: &str) {
-        let mut message = json!({
-            "message_id": self.script.next_message_id(),
-            "date": unix_now(),
-            "chat": private_chat(),
-            "from": user(),
-            "text": text,
-        });
-        if text.starts_with('/') {
-            let length = text
-                .split_whitespace()
-                .next()
-                .unwrap_or(text)
-                .encode_utf16()
-                .count();
-            message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": length }]);
-        }
-        self.push_update(json!({ "message": message }));
-    }
-
-    /// The user taps the button with callback `data` under the bot's `message`.
-    fn user_taps(&self, message: &Value, data: &str) {
-        self.push_update(json!({
-            "callback_query": {
-                "id": "4242001",
-                "from": user(),
-                "message": message,
-                "chat_instance": "-777",
-                "data": data,
-            }
-        }));
-    }
-}
-
-impl Script {
-    fn next_message_id(&self) -> i64 {
-        let mut state = self.state.lock().expect("api lock");
-        state.next_message_id += 1;
-        state.next_message_id
-    }
-
-    /// The reply to one call: a scripted failure, or what Telegram would answer.
-    fn answer(&self, method: &str, params: &Value) -> Reply {
-        if let Some(&(_, code)) = self.failures.iter().find(|(m, _)| *m == method) {
-            return match code {
-                500 => Reply::error(500, "Internal Server Error"),
-                _ => Reply::error(400, "Bad Request: failed on purpose by the fake Bot API"),
-            };
-        }
-        let result = match method {
-            "getme" if self.get_me == GetMe::Unauthorized => {
-                return Reply::error(401, "Unauthorized");
-            }
-            "getme" => {
-                let mut me = bot_user();
-                let extra = json!({
-                    "can_join_groups": true,
-                    "can_read_all_group_messages": false,
-                    "supports_inline_queries": false,
-                    "can_connect_to_business": false,
-                    "has_main_web_app": false,
-                });
-                me.as_object_mut()
-                    .expect("an object")
-                    .extend(extra.as_object().expect("an object").clone());
-                me
-            }
-            "getwebhookinfo" => json!({
-                "url": "",
-                "has_custom_certificate": false,
-                "pending_update_count": 0,
-            }),
-            "setmycommands"
-            | "setmydescription"
-            | "setmyshortdescription"
-            | "deletewebhook"
-            | "answercallbackquery" => json!(true),
-            "getupdates" => self.updates(params),
-            "sendmessage" => bot_message(json!(self.next_message_id()), params),
-            "editmessagetext" => {
-                let mut message = bot_message(params["message_id"].clone(), params);
-                message["edit_date"] = json!(unix_now());
-                message
-            }
-            // Not "Not Found": teloxide reads that description as an invalid token.
-            _ => {
-                return Reply::error(
-                    400,
-                    "Bad Request: method not implemented by the fake Bot API",
-                );
-            }
-        };
-        Reply::ok(result)
-    }
-
-    /// getUpdates: the queued updates from `offset` on, held briefly while there are none.
-    fn updates(&self, params: &Value) -> Value {
-        let state = self.state.lock().expect("api lock");
-        long_poll(state, &self.queued, params, |s| &mut s.updates)
-    }
-}
-
-/// The bot's message `message_id` as sendMessage and editMessageText return it: the text and
-/// keyboard of the call, in the chat it was sent to.
-fn bot_message(message_id: Value, params: &Value) -> Value {
-    let mut message = json!({
-        "message_id": message_id,
-        "date": unix_now(),
-        "chat": private_chat(),
-        "from": bot_user(),
-        "text": params["text"],
-    });
-    if !params["reply_markup"].is_null() {
-        message["reply_markup"] = params["reply_markup"].clone();
-    }
-    message["chat"]["id"] = params["chat_id"].clone();
-    message
-}
+/// A profile call the Bot API refuses (400), and one failing on its side (500: teloxide then
+/// waits 10 s before returning).
+const REFUSED: Setup = Setup::Error(400, "Bad Request: failed on purpose by the fake Bot API");
+const SERVER_ERROR: Setup = Setup::Error(500, "Internal Server Error");
 
 /// The texts of sendMessage calls.
 fn sent_texts(calls: &[Call]) -> Vec<String> {
@@ -536,7 +127,8 @@ fn json_buttons(reply_markup: &Value) -> Vec<(String, String)> {
 #[test]
 fn no_subcommand_and_no_token_runs_the_console_with_one_note() {
     let dir = TempDir::new("console-default");
-    let (status, stdout, stderr) = run_to_end(scar_guide(dir.path()), Some("1\n"));
+    let cmd = BotProcess::command(dir.path());
+    let (status, stdout, stderr) = run_to_end(cmd, dir, Some("1\n"));
     assert!(status.success(), "{status:?}\nstderr: {stderr}");
     assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
     let pack = english();
@@ -559,9 +151,9 @@ fn no_subcommand_and_no_token_runs_the_console_with_one_note() {
 #[test]
 fn run_without_a_token_fails_with_one_line() {
     let dir = TempDir::new("run-no-token");
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("run");
-    let (status, _, stderr) = run_to_end(cmd, None);
+    let (status, _, stderr) = run_to_end(cmd, dir, None);
     assert!(!status.success(), "`run` succeeded without a token");
     assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -570,10 +162,10 @@ fn run_without_a_token_fails_with_one_line() {
 #[test]
 fn run_with_a_malformed_token_fails_without_echoing_it() {
     let dir = TempDir::new("run-bad-token");
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("run")
         .env("TELOXIDE_TOKEN", "not-a-token-SECRET123");
-    let (status, stdout, stderr) = run_to_end(cmd, None);
+    let (status, stdout, stderr) = run_to_end(cmd, dir, None);
     assert!(!status.success(), "`run` accepted a malformed token");
     assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
     for shown in [&stdout, &stderr] {
@@ -588,9 +180,9 @@ fn run_with_a_malformed_token_fails_without_echoing_it() {
 #[test]
 fn check_accepts_the_built_in_dialogues() {
     let dir = TempDir::new("check");
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("check");
-    let (status, stdout, stderr) = run_to_end(cmd, None);
+    let (status, stdout, stderr) = run_to_end(cmd, dir, None);
     assert!(status.success(), "{status:?}\nstderr: {stderr}");
     assert!(stdout.contains("OK"), "{stdout}");
 }
@@ -610,9 +202,9 @@ fn check_refuses_a_copy_with_a_missing_key_and_names_the_file() {
     assert_ne!(broken, text, "ui.toml has no main_question line to remove");
     std::fs::write(&ui, broken).expect("write ui.toml");
 
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("--dialogues").arg(&copy).arg("check");
-    let (status, _, stderr) = run_to_end(cmd, None);
+    let (status, _, stderr) = run_to_end(cmd, dir, None);
     assert!(!status.success(), "a copy without main_question passed");
     assert!(
         stderr.contains("en/ui.toml"),
@@ -631,18 +223,16 @@ fn check_refuses_a_copy_with_a_missing_key_and_names_the_file() {
 #[test]
 fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     const DIARY: &str = "my secret diary words";
-    let api = FakeBotApi::start(GetMe::Bot);
-    api.user_sends("/start");
-    let dir = TempDir::new("telegram");
-    let mut cmd = telegram_mode(dir.path(), &api.url());
-    cmd.env("RUST_LOG", "trace");
-    let mut bot = Running::start(cmd, None);
+    let api = FakeTelegram::start();
+    let ada = ada();
+    api.user_sends(&ada, "/start");
+    let mut bot = BotProcess::start(&api, &[("RUST_LOG", "trace")]);
 
     // Start-up: the bot checks the token and sets its profile in every language.
-    api.wait_for_call("getme");
+    first_call(&api, "getme");
     let content = crate::util::content();
     let languages = content.packs().count();
-    let calls = api.wait_for("the profile in every language", |calls| {
+    let calls = wait_for(&api, "the profile in every language", |calls| {
         (count(calls, "setmyshortdescription") >= languages).then(|| calls.to_vec())
     });
     assert_profile(&calls, &content);
@@ -653,7 +243,7 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     let start = conv.step(&State::Idle, Input::Start);
     let screen = start.screen.as_ref().expect("/start shows a menu");
     let expected_buttons = keyboard_buttons(&telegram::keyboard(screen));
-    let sent = api.wait_for_greeting();
+    let sent = wait_for_greeting(&api);
     assert_eq!(sent_texts(&sent), expected_messages(&start));
     let [greeting, menu] = &sent[..] else {
         panic!("not the greeting and a menu: {:?}", sent_texts(&sent))
@@ -678,10 +268,11 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     let first = screen.flat_buttons().next().expect("a first button");
     let after_tap = conv.step(&start.state, Input::Tap(first.action));
     let sends_before = count(&api.calls(), "sendmessage");
-    api.user_taps(&menu.result, &buttons[0].1);
-    let answer = api.wait_for_call("answercallbackquery");
-    assert_eq!(answer.body["callback_query_id"], json!("4242001"));
-    let edit = api.wait_for_call("editmessagetext");
+    let menu_id = menu.result["message_id"].as_i64().expect("a message id");
+    let query = api.user_taps(&ada, menu_id, &buttons[0].1);
+    let answer = first_call(&api, "answercallbackquery");
+    assert_eq!(answer.body["callback_query_id"], json!(query));
+    let edit = first_call(&api, "editmessagetext");
     assert_eq!(edit.body["message_id"], menu.result["message_id"]);
     assert_ne!(
         edit.body["message_id"], greeting.result["message_id"],
@@ -699,8 +290,8 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     // Typed private text: the bot replies (a hint and the question again).
     let after_text = conv.step(&after_tap.state, Input::Text(DIARY.to_owned()));
     let hint = after_text.notice.as_ref().expect("typed text gets a hint");
-    api.user_sends(DIARY);
-    let reply = api.wait_for("a reply to typed text", |calls| {
+    api.user_sends(&ada, DIARY);
+    let reply = wait_for(&api, "a reply to typed text", |calls| {
         calls
             .iter()
             .filter(|c| c.method == "sendmessage")
@@ -720,8 +311,10 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
         "calls the fake API does not know: {unknown:?}"
     );
 
+    assert_eq!(api.unknown_methods(), Vec::<String>::new());
+
     // SIGTERM: a clean stop with status 0.
-    let output = bot.stop_cleanly();
+    let output = bot.stop_cleanly(DEADLINE);
     assert!(
         output.contains("connected as @scar_guide_test_bot"),
         "{output}"
@@ -852,12 +445,12 @@ fn assert_profile(calls: &[Call], content: &Content) {
 
 /// Starts the bot against `api` in `dir`, waits for the greeting of a /start sent before it
 /// started and returns the process and the time from getMe to the greeting.
-fn start_and_greet(api: &FakeBotApi, dir: &TempDir) -> (Running, Duration) {
-    api.user_sends("/start");
-    let bot = Running::start(telegram_mode(dir.path(), &api.url()), None);
-    api.wait_for_call("getme");
+fn start_and_greet(api: &FakeTelegram) -> (BotProcess, Duration) {
+    api.user_sends(&ada(), "/start");
+    let bot = BotProcess::start(api, &[]);
+    first_call(api, "getme");
     let since = Instant::now();
-    let sent = api.wait_for_greeting();
+    let sent = wait_for_greeting(api);
     let start = conversation().step(&State::Idle, Input::Start);
     assert_eq!(sent_texts(&sent), expected_messages(&start));
     assert!(sent_texts(&sent)[0].contains(&english().ui.greeting));
@@ -868,20 +461,15 @@ fn start_and_greet(api: &FakeBotApi, dir: &TempDir) -> (Running, Duration) {
 fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
     // One method fails with a server error: teloxide then waits 10 s per language (see the
     // ignored test below), still within the deadline for two languages.
-    let api = FakeBotApi::failing(
-        GetMe::Bot,
-        &[
-            ("setmycommands", 400),
-            ("setmydescription", 400),
-            ("setmyshortdescription", 500),
-        ],
-    );
-    let dir = TempDir::new("profile-refused");
-    let (mut bot, _) = start_and_greet(&api, &dir);
+    let api = FakeTelegram::start();
+    api.answer_setup("setmycommands", Some(REFUSED));
+    api.answer_setup("setmydescription", Some(REFUSED));
+    api.answer_setup("setmyshortdescription", Some(SERVER_ERROR));
+    let (mut bot, _) = start_and_greet(&api);
     let languages = crate::util::content().packs().count();
     // The profile is set in the background: wait for its last call (after a 500, teloxide
     // waits 10 s before the next language).
-    api.wait_for("every profile call", |calls| {
+    wait_for(&api, "every profile call", |calls| {
         (count(calls, "setmyshortdescription") == languages).then_some(())
     });
     let calls = api.calls();
@@ -892,7 +480,7 @@ fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
     );
     assert_eq!(count(&calls, "setmydescription"), languages);
     assert_eq!(count(&calls, "setmyshortdescription"), languages);
-    let output = bot.stop_cleanly();
+    let output = bot.stop_cleanly(DEADLINE);
     for what in [
         "private commands",
         "group commands",
@@ -917,37 +505,25 @@ fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
 /// every user's first answer for 10 s per call: 40 s per language.
 #[test]
 fn a_profile_failing_with_server_errors_does_not_delay_the_first_answer() {
-    let api = FakeBotApi::failing(
-        GetMe::Bot,
-        &[
-            ("setmycommands", 500),
-            ("setmydescription", 500),
-            ("setmyshortdescription", 500),
-        ],
-    );
-    let dir = TempDir::new("profile-500");
-    let (mut bot, waited) = start_and_greet(&api, &dir);
+    let api = FakeTelegram::start();
+    for method in ["setmycommands", "setmydescription", "setmyshortdescription"] {
+        api.answer_setup(method, Some(SERVER_ERROR));
+    }
+    let (mut bot, waited) = start_and_greet(&api);
     assert!(
         waited < Duration::from_secs(5),
         "the first answer came {waited:?} after getMe"
     );
-    bot.stop_cleanly();
+    bot.stop_cleanly(DEADLINE);
 }
 
 #[test]
 fn an_unreachable_bot_api_is_retried_until_sigterm() {
-    // A port on which nothing listens: bind one, note it, close it.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
-    let dir = TempDir::new("unreachable");
-    let cmd = telegram_mode(dir.path(), &format!("http://127.0.0.1:{port}/"));
-    let mut bot = Running::start(cmd, None);
+    // A port on which nothing listens.
+    let mut bot = BotProcess::start_with(&format!("http://{}/", free_addr()), &[]);
 
     // Two warnings prove it came back after a backoff rather than giving up.
-    bot.wait_for_stderr("a second retry warning", |err| {
+    bot.wait_for_stderr("a second retry warning", DEADLINE, |err| {
         err.matches("retrying").count() >= 2
     });
     assert!(bot.is_running(), "scar-guide gave up:\n{}", bot.output());
@@ -958,16 +534,17 @@ fn an_unreachable_bot_api_is_retried_until_sigterm() {
         "the token's secret is in the log"
     );
 
-    let output = bot.stop_cleanly();
+    let output = bot.stop_cleanly(DEADLINE);
     assert!(!output.contains("panicked"), "{output}");
 }
 
 #[test]
 fn a_rejected_token_stops_the_bot_with_one_line() {
-    let api = FakeBotApi::start(GetMe::Unauthorized);
-    let dir = TempDir::new("unauthorized");
-    let cmd = telegram_mode(dir.path(), &api.url());
-    let (status, stdout, stderr) = run_to_end(cmd, None);
+    let api = FakeTelegram::start();
+    api.answer_setup("getme", Some(Setup::Error(401, "Unauthorized")));
+    let mut bot = BotProcess::start(&api, &[]);
+    let status = bot.wait_exit(DEADLINE);
+    let (stdout, stderr) = (bot.log().stdout(), bot.log().stderr());
     assert!(!status.success(), "a rejected token exited with success");
     assert_eq!(count(&api.calls(), "getme"), 1, "getMe was not called once");
     assert!(single_line(&stderr).contains("TELOXIDE_TOKEN"), "{stderr}");
@@ -985,25 +562,25 @@ fn a_rejected_token_stops_the_bot_with_one_line() {
 #[test]
 fn an_update_teloxide_cannot_parse_keeps_the_user_text_out_of_the_log() {
     const DIARY: &str = "my secret diary words";
-    let api = FakeBotApi::start(GetMe::Bot);
+    let api = FakeTelegram::start();
+    let ada = ada();
     // A private text message whose `date` is not a Unix time: UpdateKind::Error in teloxide.
     api.push_update(json!({ "message": {
         "message_id": 5,
         "date": "yesterday",
-        "chat": private_chat(),
-        "from": user(),
+        "chat": ada.private_chat(),
+        "from": ada.json(),
         "text": DIARY,
     }}));
-    let dir = TempDir::new("unparseable");
-    let mut bot = Running::start(telegram_mode(dir.path(), &api.url()), None);
+    let mut bot = BotProcess::start(&api, &[]);
     // The update is confirmed by the offset of the next getUpdates, so it was handled.
-    api.wait_for("the update's confirmation", |calls| {
+    wait_for(&api, "the update's confirmation", |calls| {
         calls
             .iter()
             .any(|c| c.method == "getupdates" && c.body["offset"] == json!(2))
             .then_some(())
     });
-    let output = bot.stop_cleanly();
+    let output = bot.stop_cleanly(DEADLINE);
     assert!(
         !output.contains(DIARY),
         "the user's text is in the log:\n{output}"
@@ -1014,9 +591,9 @@ fn an_update_teloxide_cannot_parse_keeps_the_user_text_out_of_the_log() {
 fn the_console_subcommand_runs_a_script_to_a_scar_card() {
     let dir = TempDir::new("console");
     let (script, _) = crate::console::script_for(&crate::console::dents_path());
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("console");
-    let (status, stdout, stderr) = run_to_end(cmd, Some(&script));
+    let (status, stdout, stderr) = run_to_end(cmd, dir, Some(&script));
     assert!(status.success(), "{status:?}: {stderr}");
     let pack = english();
     assert!(
@@ -1033,20 +610,20 @@ fn check_accepts_an_unchanged_copy_of_the_dialogues_folder() {
     let dir = TempDir::new("check-copy");
     let copy = dir.path().join("dialogues");
     copy_dir(&dialogues_dir(), &copy);
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("--dialogues").arg(&copy).arg("check");
-    let (status, _, stderr) = run_to_end(cmd, None);
+    let (status, _, stderr) = run_to_end(cmd, dir, None);
     assert!(status.success(), "{stderr}");
 }
 
 #[test]
 fn check_refuses_a_missing_dialogues_folder() {
     let dir = TempDir::new("check-missing");
-    let mut cmd = scar_guide(dir.path());
+    let mut cmd = BotProcess::command(dir.path());
     cmd.arg("--dialogues")
         .arg(dir.path().join("no-such-folder"))
         .arg("check");
-    let (status, _, stderr) = run_to_end(cmd, None);
+    let (status, _, stderr) = run_to_end(cmd, dir, None);
     assert!(!status.success());
     assert!(stderr.contains("no-such-folder"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

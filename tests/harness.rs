@@ -179,11 +179,26 @@ impl BotProcess {
     }
 
     /// Starts `cmd` (which runs in `dir`) with stdin closed.
-    pub fn spawn(mut cmd: Command, dir: TempDir) -> Self {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+    pub fn spawn(cmd: Command, dir: TempDir) -> Self {
+        Self::spawn_with_input(cmd, dir, None)
+    }
+
+    /// Starts `cmd` (which runs in `dir`) with `stdin` written to it and then closed (EOF), or
+    /// stdin null for `None`.
+    pub fn spawn_with_input(mut cmd: Command, dir: TempDir, stdin: Option<&str>) -> Self {
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start scar-guide");
+        if let Some(script) = stdin {
+            let mut pipe = child.stdin.take().expect("piped stdin");
+            // A binary that exits early closes the pipe; the exit status tells the story.
+            let _ = pipe.write_all(script.as_bytes());
+        }
         let log = Log::default();
         let readers = vec![
             drain(
@@ -312,6 +327,19 @@ pub fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) ->
 pub fn run_to_end(env: &[(&str, &str)], deadline: Duration) -> (ExitStatus, String, String) {
     let nowhere = format!("http://{}/", free_addr());
     let mut bot = BotProcess::start_with(&nowhere, env);
+    let status = bot.wait_exit(deadline);
+    (status, bot.log.stdout(), bot.log.stderr())
+}
+
+/// Runs `cmd` (which runs in `dir`) to its end with `stdin` written to it (or stdin null),
+/// failing if it is still running after `deadline`. Returns the status, stdout and stderr.
+pub fn run_command(
+    cmd: Command,
+    dir: TempDir,
+    stdin: Option<&str>,
+    deadline: Duration,
+) -> (ExitStatus, String, String) {
+    let mut bot = BotProcess::spawn_with_input(cmd, dir, stdin);
     let status = bot.wait_exit(deadline);
     (status, bot.log.stdout(), bot.log.stderr())
 }
