@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use teloxide::types::BotCommand;
 
 use crate::fake_api::{Call, FakeTelegram, Setup, TOKEN_SECRET, TgUser};
-use crate::harness::{BotProcess, TempDir, free_addr, run_command};
+use crate::harness::{BotProcess, TempDir, callback_buttons, free_addr, run_command};
 use crate::util::{conversation, dialogues_dir, english, expected_messages, keyboard_buttons};
 
 /// How long any one wait may take.
@@ -102,23 +102,6 @@ fn sent_texts(calls: &[Call]) -> Vec<String> {
     calls
         .iter()
         .map(|c| c.body["text"].as_str().expect("a text").to_owned())
-        .collect()
-}
-
-/// `(text, callback_data)` of every button of an inline keyboard in JSON.
-fn json_buttons(reply_markup: &Value) -> Vec<(String, String)> {
-    reply_markup["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_array)
-        .flatten()
-        .map(|b| {
-            (
-                b["text"].as_str().unwrap_or_default().to_owned(),
-                b["callback_data"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
         .collect()
 }
 
@@ -261,7 +244,7 @@ fn the_bot_answers_a_chat_over_the_bot_api_and_stops_on_sigterm() {
     for message in [greeting, menu] {
         assert_eq!(message.body["chat_id"], json!(USER_ID));
     }
-    let buttons = json_buttons(&menu.body["reply_markup"]);
+    let buttons = callback_buttons(&menu.body["reply_markup"]);
     assert_eq!(buttons, expected_buttons);
 
     // A tap on the first button: the query is answered and the menu edited in place.

@@ -13,8 +13,6 @@
 //!   and, with [`Faults`], fails the bot's reply calls the way the real API does, at a chosen
 //!   rate, from a printed seed.
 
-#![allow(dead_code)]
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -38,8 +36,6 @@ pub struct Call {
     pub status: u16,
     /// When the request arrived.
     pub at: Instant,
-    /// How long the server waited before answering (or hanging up).
-    pub delay: Duration,
 }
 
 /// What the fake server answers to one call: an HTTP status and a body, possibly late, or no
@@ -250,7 +246,6 @@ fn serve(stream: TcpStream, respond: &Responder, recorded: &Recorded, stop: &Ato
             result: reply.body.get("result").cloned().unwrap_or(Value::Null),
             status: reply.status,
             at,
-            delay: reply.delay,
         });
         recorded.changed.notify_all();
         if !reply.delay.is_zero() {
@@ -580,8 +575,6 @@ pub struct Delivery {
     /// send the same thing again.
     pub answered: bool,
     pub at: Instant,
-    /// The call's parameters.
-    pub body: Value,
 }
 
 /// A message the bot sent, as it stands now.
@@ -842,10 +835,6 @@ impl FakeTelegram {
         self.api.wait_for(what, deadline, done)
     }
 
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.world().deliveries.clone()
-    }
-
     /// The deliveries in one chat.
     pub fn deliveries_in(&self, chat: i64) -> Vec<Delivery> {
         self.world()
@@ -963,7 +952,6 @@ impl World {
             query_id: None,
             answered,
             at: Instant::now(),
-            body: params.clone(),
         };
         let reply = match method {
             "sendmessage" => {

@@ -14,8 +14,6 @@
 //!
 //! Every wait polls with a deadline and fails saying what it waited for.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -26,13 +24,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use scar_guide::content::{Content, Pack, html};
+use scar_guide::content::{Content, Pack};
 use scar_guide::conversation::{Action, Conversation, Input, Outcome, State};
-use scar_guide::telegram::{self, callback};
+use scar_guide::telegram::{callback, toast};
 use serde_json::{Value, json};
 
 use crate::fake_api::{Delivery, FakeTelegram, SentMessage, TOKEN, TgUser, bot_user, unix_now};
-use crate::util::{content, expected_messages, keyboard_buttons};
+use crate::util::{content, expected_buttons, expected_messages};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
 
@@ -148,7 +146,7 @@ pub struct BotProcess {
     log: Log,
     readers: Vec<JoinHandle<()>>,
     /// The working directory, removed after the process.
-    dir: TempDir,
+    _dir: TempDir,
 }
 
 impl BotProcess {
@@ -214,7 +212,7 @@ impl BotProcess {
             child,
             log,
             readers,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -229,10 +227,6 @@ impl BotProcess {
 
     pub fn stderr(&self) -> String {
         self.log.stderr()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -687,11 +681,6 @@ pub fn input_of(text: &str) -> Input {
     }
 }
 
-/// A button-press pop-up: plain text of at most 200 characters.
-pub fn toast(html_text: &str) -> String {
-    html::to_plain(html_text).chars().take(200).collect()
-}
-
 impl PrivateChat {
     pub fn new(user: TgUser) -> Self {
         let lang = user.language.clone();
@@ -1014,13 +1003,4 @@ fn answered(deliveries: &[Delivery], query: &str) -> bool {
     deliveries
         .iter()
         .any(|d| d.query_id.as_deref() == Some(query))
-}
-
-/// `(label, callback data)` of every button of an outcome's screen, as the bot builds them.
-pub fn expected_buttons(outcome: &Outcome) -> Vec<(String, String)> {
-    outcome
-        .screen
-        .as_ref()
-        .map(|s| keyboard_buttons(&telegram::keyboard(s)))
-        .unwrap_or_default()
 }

@@ -167,6 +167,6 @@ pub(crate) fn answer_or_log<T>(result: Result<T, RequestError>) {
 }
 
 /// Callback answers are plain text of at most 200 characters.
-pub(crate) fn toast(html_text: &str) -> String {
+pub fn toast(html_text: &str) -> String {
     html::to_plain(html_text).chars().take(200).collect()
 }
