@@ -12,6 +12,9 @@
 //!   /metrics, the webhook); a [`Webhook`] posts updates there as Telegram does, and a
 //!   [`PrivateChat`] sent [`via`](PrivateChat::via) one talks to the bot that way.
 //!
+//! - [`InProcess`] runs the same service inside the test process, by `service::run` with a
+//!   shutdown future, for tests that need no real process.
+//!
 //! Every wait polls with a deadline and fails saying what it waited for.
 
 use std::collections::HashMap;
@@ -339,7 +342,9 @@ pub fn run_command(
 }
 
 mod chat;
+mod in_process;
 mod web;
 
 pub use chat::*;
+pub use in_process::InProcess;
 pub use web::*;

@@ -2,6 +2,7 @@
 
 use super::webhook::WEBHOOK_URL;
 use super::*;
+use crate::harness::InProcess;
 
 /// How long a binary that should refuse its configuration may run.
 pub(super) const REFUSE: Duration = Duration::from_secs(10);
@@ -70,7 +71,8 @@ fn healthz_says_503_while_get_me_fails_and_200_once_it_answers() {
     let addr = free_addr();
     let mut env = vec![("METRICS_ADDR", addr.as_str()), ("API_TIMEOUT", "2s")];
     env.extend(FAST);
-    let mut bot = BotProcess::start(&api, &env);
+    // In-process: nothing here needs a real process.
+    let mut bot = InProcess::start(&api, &env);
     api.wait_for_call("a getMe", DEADLINE, |calls| {
         calls.iter().any(|c| c.method == "getme").then_some(())
     });
