@@ -27,8 +27,8 @@ use teloxide::{ApiError, RequestError};
 
 use crate::fake_api::{FakeTelegram, Fault, Faults, GetMe, Setup, TOKEN, TOKEN_SECRET, TgUser};
 use crate::harness::{
-    BotProcess, Metrics, Pick, PrivateChat, free_addr, http, pack, run_to_end, wait_for_http,
-    wait_until,
+    BotProcess, InProcess, Metrics, Pick, PrivateChat, free_addr, http, pack, run_to_end,
+    wait_for_http, wait_until,
 };
 use crate::util::note;
 
@@ -181,9 +181,8 @@ fn under_one_fault_in_five_every_action_is_answered_and_nothing_lands_twice() {
 #[test]
 fn a_burst_of_cards_in_one_chat_leaves_at_about_one_message_a_second() {
     let api = FakeTelegram::start();
-    let mut bot = BotProcess::start(&api, &[]);
+    let mut bot = InProcess::start(&api, &[]);
     let mut chat = PrivateChat::new(TgUser::new(5_200_001, "Ada", "en"));
-    chat.watch(&bot);
     // A greeting, then two topics each with a card, the greeting and a menu: all at once.
     chat.send_all(&api, &["/start", "/redness", "/dents"]);
     chat.check(&api);

@@ -97,7 +97,7 @@ fn metrics_count_updates_replies_and_retries_but_name_no_one() {
     let addr = free_addr();
     let mut env = vec![("METRICS_ADDR", addr.as_str())];
     env.extend(FAST);
-    let mut bot = BotProcess::start(&api, &env);
+    let mut bot = InProcess::start(&api, &env);
     wait_for_http(&addr, "/healthz", DEADLINE, "200", |r| r.status == 200);
     let before = Metrics::fetch(&addr);
 
@@ -105,7 +105,6 @@ fn metrics_count_updates_replies_and_retries_but_name_no_one() {
     const ID: i64 = 7_301_927_465;
     const TEXT: &str = "zebra onion diary";
     let mut chat = PrivateChat::new(TgUser::new(ID, NAME, "en"));
-    chat.watch(&bot);
     // The first reply meets a dropped connection: an error and a retry to count.
     api.fail_next("sendmessage", Fault::DroppedBefore);
     chat.send(&api, "/start");

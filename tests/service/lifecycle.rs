@@ -2,6 +2,7 @@
 //! an unreadable success, and the fake itself.
 
 use super::*;
+use crate::harness::InProcess;
 
 /// Waits until the bot has started sending its first reply.
 fn wait_for_first_send(api: &FakeTelegram) {
@@ -154,9 +155,8 @@ fn a_user_who_blocked_the_bot_is_forgotten() {
     let addr = free_addr();
     let mut env = vec![("METRICS_ADDR", addr.as_str())];
     env.extend(FAST);
-    let mut bot = BotProcess::start(&api, &env);
+    let mut bot = InProcess::start(&api, &env);
     let mut chat = PrivateChat::new(TgUser::new(5_900_001, "Ada", "en"));
-    chat.watch(&bot);
     chat.send(&api, "/start");
     chat.tap(&api, Pick::Action(Action::Topic(Topic::Identify)));
     let active = |n: f64| {
