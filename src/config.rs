@@ -367,7 +367,9 @@ fn storage(raw: Option<String>) -> Result<StorageConfig, ConfigError> {
     if raw.eq_ignore_ascii_case("memory") {
         return Ok(StorageConfig::Memory);
     }
-    RedisUrl::parse(&raw).map(StorageConfig::Redis)
+    RedisUrl::parse(&raw)
+        .map(StorageConfig::Redis)
+        .map_err(ConfigError::BadStorageUrl)
 }
 
 #[cfg(test)]

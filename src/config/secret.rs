@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use super::ConfigError;
-
 /// The bot token. Its `Debug` prints a placeholder, and it has no `Display`.
 #[derive(Clone)]
 pub struct Token(pub(super) String);
@@ -47,22 +45,19 @@ pub struct RedisUrl {
 }
 
 impl RedisUrl {
-    /// Validates `raw`; the error names the URL without its password.
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+    /// Validates `raw`; the error says why, naming the URL without its password.
+    pub fn parse(raw: &str) -> Result<Self, String> {
         // Named without its password, which the URL may carry.
         let shown = |url: &url::Url| {
             let mut url = url.clone();
             let _ = url.set_password(url.password().map(|_| "***"));
             url.to_string()
         };
-        let url = url::Url::parse(raw)
-            .map_err(|e| ConfigError::BadStorageUrl(format!("not a URL ({e})")))?;
+        let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
         if url.scheme() != "redis" || url.host_str().is_none_or(str::is_empty) {
-            return Err(ConfigError::BadStorageUrl(shown(&url)));
+            return Err(shown(&url));
         }
-        let why = |why: &str| {
-            ConfigError::BadStorageUrl(format!("{} (the Redis URL {why})", shown(&url)))
-        };
+        let why = |why: &str| format!("{} (the Redis URL {why})", shown(&url));
         let db = url.path().trim_start_matches('/');
         if !db.is_empty() && db.parse::<u16>().is_err() {
             return Err(why("path must be a database number (like /0)"));

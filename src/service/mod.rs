@@ -2,9 +2,10 @@
 //!
 //! [`run`] wires it all: the Bot API client, the storage ([`storage`]), the counters
 //! ([`metrics`]), the intake ([`intake`]: counting, flood control), the HTTP server ([`http`]:
-//! the webhook, `/healthz`, `/metrics`), the start-up calls ([`startup`]) and the stop
-//! ([`shutdown`]). It is the only module that imports both the adapter ([`crate::telegram`])
-//! and the rest of the runtime.
+//! the webhook, `/healthz`, `/metrics`), the start-up calls ([`startup`]), the stop
+//! ([`shutdown`]) and why it could not run ([`RunError`]). The runtime depends on the adapter
+//! ([`crate::telegram`]: its handler tree, command menus, delivery layer), never the other way
+//! round, except for the adapter counting into the leaf [`metrics`].
 //!
 //! teloxide's dispatcher panics when its first getMe fails and listens only for SIGINT, so
 //! start-up checks the Bot API first (retrying with capped backoff), registers the profile in
@@ -14,6 +15,7 @@
 //! once) → `Throttle` (Telegram's rate limits) → `Bot` (HTTP with `API_TIMEOUT`). Updates come
 //! from long polling or the webhook, through [`Intake`] (counting, flood control).
 
+pub mod error;
 pub mod http;
 pub mod intake;
 pub mod metrics;
@@ -22,7 +24,6 @@ pub mod startup;
 pub mod storage;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
+pub use self::error::RunError;
 use self::http::Service;
 use self::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
 use self::metrics::Metrics;
@@ -61,23 +63,6 @@ const ALLOWED_UPDATES: [AllowedUpdate; 4] = [
 
 /// The Bot API client the handlers run on in production.
 pub type ServiceBot = CacheMe<Throttle<Bot>>;
-
-/// Why the bot could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(
-        "the Bot API rejected TELOXIDE_TOKEN (401 Unauthorized): check the token from @BotFather"
-    )]
-    InvalidToken,
-    #[error("cannot listen on {0}: {1}")]
-    Listen(SocketAddr, std::io::Error),
-    #[error("cannot set up the HTTP client: {0}")]
-    Client(String),
-    #[error("the Bot API refused {0}: {1}")]
-    Refused(&'static str, String),
-    #[error("the dispatcher could not start: {0}")]
-    Dispatch(String),
-}
 
 /// Builds the bot from the configuration: the API URL honoured for a local Bot API server, and
 /// every request bounded by `API_TIMEOUT`.

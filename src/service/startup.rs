@@ -8,7 +8,7 @@ use teloxide::requests::Output;
 use teloxide::types::BotCommandScope;
 use teloxide::{ApiError, RequestError};
 
-use super::RunError;
+use super::error::RunError;
 use super::shutdown::Shutdown;
 use crate::content::{Content, DEFAULT_LANGUAGE};
 use crate::telegram::commands::{group_commands, private_commands};

@@ -1,5 +1,5 @@
 //! The delivery layer: every call that answers a user goes through [`Delivery::send`], and
-//! every failure is named for the log by [`error_kind`], beside [`classify`] which decides
+//! every failure is named for the log by [`error_kind`], beside `classify`, which decides
 //! what to do about it.
 //!
 //! teloxide's `Bot` makes one attempt per call, so a 429 or a dropped connection in the middle

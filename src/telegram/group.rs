@@ -17,10 +17,11 @@ use super::callback::{self, GroupTap};
 use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery};
 use super::keyboards;
-use super::{HandlerResult, SessionStorage, answer_or_log, language_of, toast};
+use super::shared::{HandlerResult, answer_or_log, language_of, toast};
 use crate::content::{Content, Pack};
 use crate::conversation::{Conversation, Input};
 use crate::knowledge::{Link, ScarKind, Topic};
+use crate::session::SessionStorage;
 use teloxide::types::ParseMode;
 
 /// The topics offered as buttons under the group greeting: each one is a card.

@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use super::delivery::{Api, Delivery};
 use super::keyboards;
-use super::{HandlerResult, SessionStorage, language_of};
+use super::shared::{HandlerResult, language_of};
 use crate::content::{Content, Pack};
 use crate::conversation::Conversation;
+use crate::session::SessionStorage;
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResult, InlineQueryResultArticle,

@@ -9,6 +9,8 @@
 //!   menus, [`keyboards`] the menu keyboards, share buttons and deep links.
 //! - [`delivery`] sends every reply, with retries; [`delivery::error_kind`] names a failure
 //!   for the log.
+//! - [`shared`] holds what the handlers share (error types, the loaded session, a person's
+//!   language), so they import it rather than this module.
 //!
 //! Menus are edited in place when a button is tapped; advice cards are new messages so they
 //! stay in the chat; after typed input a new menu message is sent. The id of the one current
@@ -25,60 +27,20 @@ pub mod group;
 pub mod inline;
 pub mod keyboards;
 pub mod private;
+pub mod shared;
 
 use std::sync::Arc;
 
-use teloxide::RequestError;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{Me, MessageKind, User};
+use teloxide::types::{Me, MessageKind};
 
-use self::delivery::{Api, Delivery, Policy, error_kind};
-use crate::content::{Content, html};
+use self::delivery::{Api, Delivery, Policy};
+use self::shared::load_session;
+use crate::content::Content;
 pub use crate::session::{Session, SessionStorage};
 pub use keyboards::keyboard;
-
-pub type SessionDialogue = Dialogue<Session, SessionStorage>;
-pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-pub(crate) type HandlerResult = Result<(), HandlerError>;
-
-/// A private chat's conversation, loaded from the storage for one update.
-#[derive(Clone)]
-pub(crate) struct Loaded {
-    pub(crate) dialogue: SessionDialogue,
-    pub(crate) session: Session,
-}
-
-/// Loads the chat's session for a private message. When the storage is unreachable (Redis
-/// down) the user is asked to try again in a moment and the update goes no further.
-fn load_session<R: Api>() -> UpdateHandler<HandlerError> {
-    dptree::filter_map_async(
-        |msg: Message,
-         bot: R,
-         storage: Arc<SessionStorage>,
-         content: Arc<Content>,
-         delivery: Arc<Delivery>| async move {
-            let dialogue = SessionDialogue::new(storage, msg.chat.id);
-            match dialogue.get().await {
-                Ok(session) => Some(Loaded {
-                    dialogue,
-                    session: session.unwrap_or_default(),
-                }),
-                Err(_) => {
-                    delivery.metrics().storage_error();
-                    log::warn!("conversation storage unreachable; asked the user to retry");
-                    let pack =
-                        content.pack(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-                    let request = bot.send_message(msg.chat.id, &pack.ui.hints.busy);
-                    if let Err(err) = delivery.send(Some(msg.chat.id), request).await {
-                        log::warn!("could not say the storage is down: {}", error_kind(&err));
-                    }
-                    None
-                }
-            }
-        },
-    )
-}
+pub use shared::{HandlerError, SessionDialogue, toast};
 
 /// The handler tree, for any Bot API client (`Bot` in tests, `Throttle<Bot>` in production).
 pub fn schema<R: Api>() -> UpdateHandler<HandlerError> {
@@ -139,34 +101,4 @@ pub fn dependencies_with(
     delivery: Arc<Delivery>,
 ) -> DependencyMap {
     dptree::deps![content, storage, delivery]
-}
-
-/// The language a person reads outside their private chat (groups, inline mode): the one they
-/// chose there with /settings (a user's private chat id is their user id), else their
-/// Telegram language.
-pub(crate) async fn language_of(storage: &Arc<SessionStorage>, user: &User) -> Option<String> {
-    let private_chat = ChatId(i64::try_from(user.id.0).unwrap_or_default());
-    let session = storage
-        .clone()
-        .get_dialogue(private_chat)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    session
-        .lang
-        .or_else(|| user.language_code.clone())
-        .or(session.seen_lang)
-}
-
-/// A callback answer that fails (too old, network) must not stop the tap from being acted on.
-pub(crate) fn answer_or_log<T>(result: Result<T, RequestError>) {
-    if let Err(err) = result {
-        log::warn!("could not answer a button press: {}", error_kind(&err));
-    }
-}
-
-/// Callback answers are plain text of at most 200 characters.
-pub fn toast(html_text: &str) -> String {
-    html::to_plain(html_text).chars().take(200).collect()
 }

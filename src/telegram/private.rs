@@ -12,12 +12,13 @@ use teloxide::types::{
 
 use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery, error_kind};
-use super::{
-    HandlerError, HandlerResult, Loaded, Session, SessionDialogue, SessionStorage, answer_or_log,
-    callback, group, keyboards, language_of, toast,
+use super::shared::{
+    HandlerError, HandlerResult, Loaded, SessionDialogue, answer_or_log, language_of, toast,
 };
+use super::{callback, group, keyboards};
 use crate::content::{Content, Pack};
 use crate::conversation::{Conversation, Input, Outcome, Screen, State};
+use crate::session::{Session, SessionStorage};
 
 /// What a private message means to the conversation.
 fn message_input(msg: &Message, me: &Me) -> Input {

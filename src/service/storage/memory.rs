@@ -22,7 +22,7 @@ use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 use tokio::time::Instant;
 
-use super::StorageStats;
+use crate::service::metrics::StorageStats;
 
 #[derive(Clone)]
 struct Entry<D> {

@@ -35,8 +35,8 @@ use serde::de::DeserializeOwned;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
-use super::StorageStats;
 use crate::config::RedisUrl;
+use crate::service::metrics::StorageStats;
 
 /// The key prefix in production.
 pub const DEFAULT_PREFIX: &str = "scar-guide";
