@@ -1,6 +1,8 @@
-//! The bot as a service (issue #4), tested through the compiled binary: environment variables
-//! in, Bot API calls out, against the emulated Telegram of `fake_api.rs` and with the harness
-//! of `harness.rs`.
+//! The bot as a service (issue #4): environment variables in, Bot API calls out, against the
+//! emulated Telegram of `fake_api.rs` and with the harness of `harness.rs`. What needs no real
+//! process (throttle pacing, /healthz at start-up, /metrics, flooding, a blocked user) runs
+//! in-process through `service::run` ([`InProcess`]); what shows only in a process (exit codes,
+//! SIGTERM, what the log keeps out) runs the compiled binary ([`BotProcess`]).
 //!
 //! - Faults: while one reply call in five fails (429, 500, 502, slow, dropped), every action of
 //!   two chats gets its reply, edits and button answers land once, and a send is repeated only

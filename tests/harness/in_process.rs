@@ -50,6 +50,11 @@ impl InProcess {
         }
     }
 
+    /// Whether `service::run` has not returned.
+    pub fn is_running(&self) -> bool {
+        self.run.as_ref().is_some_and(|run| !run.is_finished())
+    }
+
     /// Resolves the shutdown future and waits up to `deadline` for `run` to return `Ok`, as a
     /// clean stop after SIGTERM exits with status 0.
     pub fn stop_cleanly(&mut self, deadline: Duration) {
