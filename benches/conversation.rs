@@ -14,8 +14,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use scar_guide::content::Content;
 use scar_guide::conversation::{Action, Conversation, Input, State};
 use scar_guide::knowledge::{ScarKind, Topic};
+use scar_guide::service::storage::ExpiringStorage;
 use scar_guide::telegram::Session;
-use scar_guide::telegram::storage::ExpiringStorage;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::{ChatId, MessageId};
 
@@ -131,8 +131,8 @@ fn storage(c: &mut Criterion) {
 /// What every update and reply adds in the service layer: the flood gate (a lock and a map
 /// entry per update) and a `/metrics` scrape. Goal: both well under 10 µs.
 fn service(c: &mut Criterion) {
-    use scar_guide::telegram::intake::Gate;
-    use scar_guide::telegram::metrics::Metrics;
+    use scar_guide::service::intake::Gate;
+    use scar_guide::service::metrics::Metrics;
     use std::sync::Arc;
     use teloxide::types::Update;
 

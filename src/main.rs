@@ -1,4 +1,5 @@
-//! Wiring only: configuration, logging, content, then the Telegram bot or the console.
+//! Wiring only: configuration, logging, content, then the Telegram bot (stopped by SIGINT or
+//! SIGTERM) or the console.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use scar_guide::config::{Config, ConfigError};
 use scar_guide::content::Content;
+use scar_guide::service;
 
 /// Scar Guide: acne-scar advice on Telegram, or in this terminal with `console`.
 #[derive(Parser)]
@@ -83,7 +85,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(scar_guide::telegram::run::run(config, content)) {
+            match runtime.block_on(service::run(config, content, service::shutdown::signals())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("error: {err}");

@@ -114,7 +114,7 @@ async fn in_a_group_only_addressed_commands_are_answered_and_only_the_asker_may_
     assert_eq!(links[0].1.as_str(), expected_deep_link(&me, redness));
 
     // Every group command gets exactly one answer.
-    for command in scar_guide::telegram::run::group_commands(pack) {
+    for command in scar_guide::telegram::commands::group_commands(pack) {
         chat.send_update(say(&format!("/{}@{bot}", command.command)))
             .await;
         assert_eq!(chat.last.sent_messages.len(), 1, "/{}", command.command);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use scar_guide::content::html;
 use scar_guide::conversation::{Conversation, Input, MAX_SUMMARY_CHARS, card_links};
 use scar_guide::knowledge::{Link, ScarKind};
-use scar_guide::telegram::storage::ExpiringStorage;
+use scar_guide::service::storage::ExpiringStorage;
 use scar_guide::telegram::{self, HandlerError, Session, inline};
 use serde_json::{Value, json};
 use teloxide::dispatching::dialogue::Storage;

@@ -8,7 +8,7 @@ use scar_guide::conversation::{Action, Conversation, Detail, Input, State, View}
 use scar_guide::knowledge::{
     AcneKind, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic, Treatment,
 };
-use scar_guide::telegram::share;
+use scar_guide::telegram::keyboards as share;
 use teloxide_tests::MockMe;
 
 use crate::languages::{TEST_LANGUAGE, with_test_language};

@@ -315,20 +315,32 @@ fn every_summary_carries_the_disclaimer_and_says_when_to_see_a_dermatologist() {
 fn a_scar_summary_says_each_kinds_doctor_line_and_its_details_the_full_one() {
     for (code, conv, walk) in every_language() {
         for (state, _) in &walk.states {
-            let State::Results { marks, view, .. } = state else {
+            let State::Results {
+                marks,
+                answers,
+                view,
+            } = state
+            else {
                 continue;
             };
             let text = screen_text(&conv, state);
             match view {
                 View::Summary => {
+                    // After a red-flag Yes the last word is the doctor's check instead.
+                    let red_flag = answers.contains(&(FollowUp::RedFlag, true));
                     for kind in marks.kinds() {
                         let s = conv.pack.scars.get(kind);
-                        assert!(text.contains(&s.doctor_short), "{code} {state:?}");
+                        let doctor = if red_flag {
+                            &conv.pack.ui.results.after_check
+                        } else {
+                            &s.doctor_short
+                        };
+                        assert!(text.contains(doctor.as_str()), "{code} {state:?}");
                         assert!(text.contains(&s.summary), "{code} {state:?}");
                     }
                 }
                 View::Details(Detail::Scar(kind)) => {
-                    assert_eq!(text, conv.scar_details(*kind, marks), "{code}");
+                    assert_eq!(text, conv.scar_details(*kind, marks, answers), "{code}");
                     assert!(text.contains(&conv.pack.scars.get(*kind).doctor), "{code}");
                 }
                 _ => {}

@@ -12,6 +12,7 @@
 pub mod html;
 pub mod lint;
 pub mod raw;
+pub mod text;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -582,7 +583,7 @@ impl Checker<'_> {
             for w in words {
                 // Typed text is matched in normalized form, so keywords must already be in it.
                 // A keyword of symbols only ("?") matches when typed exactly, so it may stay.
-                let normal = crate::conversation::normalize(w);
+                let normal = text::normalize(w);
                 if w.trim().is_empty() || (!normal.is_empty() && *w != normal) {
                     return self.fail(ContentError::new(
                         &self.file(name),

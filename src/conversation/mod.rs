@@ -28,13 +28,15 @@
 //!       sessions and downtime, salons, the doctor)  [« Back] [Start over]
 //! ```
 
+mod command;
 mod render;
 mod search;
 mod typed;
 pub mod walk;
 
+pub use crate::content::text::{mentions, normalize};
+pub use command::Command;
 pub use search::{MAX_SEARCH_RESULTS, MAX_SUMMARY_CHARS, card_links};
-pub use typed::{mentions, normalize};
 
 use serde::{Deserialize, Serialize};
 
@@ -292,15 +294,15 @@ impl Input {
     /// commands here, so `/start redness`, `/redness` and a `t.me/<bot>?start=redness` link all
     /// open the same topic. `None` for a name the bot does not have.
     pub fn command(name: &str, argument: &str) -> Option<Self> {
-        let input = match name.to_ascii_lowercase().as_str() {
-            "start" => Link::parse(argument.trim()).map_or(Self::Start, Self::Open),
-            "help" => Self::Help,
-            "cancel" => Self::Cancel,
-            "privacy" => Self::Privacy,
-            "forget" => Self::Forget,
-            "settings" => Self::Settings,
+        let input = match Command::parse(name) {
+            Some(Command::Start) => Link::parse(argument.trim()).map_or(Self::Start, Self::Open),
+            Some(Command::Help) => Self::Help,
+            Some(Command::Cancel) => Self::Cancel,
+            Some(Command::Privacy) => Self::Privacy,
+            Some(Command::Forget) => Self::Forget,
+            Some(Command::Settings) => Self::Settings,
             // Topic commands: each link payload is also a command ("/redness", "/care").
-            other => Self::Open(Link::parse(other)?),
+            None => Self::Open(Link::parse(&name.to_ascii_lowercase())?),
         };
         Some(input)
     }

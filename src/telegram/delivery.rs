@@ -1,4 +1,6 @@
-//! The retry layer: every call that answers a user goes through [`Delivery::send`].
+//! The delivery layer: every call that answers a user goes through [`Delivery::send`], and
+//! every failure is named for the log by [`error_kind`], beside `classify`, which decides
+//! what to do about it.
 //!
 //! teloxide's `Bot` makes one attempt per call, so a 429 or a dropped connection in the middle
 //! of a reply loses it. This repeats a call while that is safe and useful:
@@ -23,16 +25,13 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::payloads::{
-    AnswerCallbackQuery, AnswerInlineQuery, EditMessageReplyMarkup, EditMessageText, SendMessage,
-};
 use teloxide::requests::{Output, Payload, Request, Requester};
 use teloxide::types::ChatId;
 use teloxide::{ApiError, RequestError};
 use tokio::time::Instant;
 
-use super::SessionStorage;
-use super::metrics::{ApiErrorLabel, Metrics};
+use crate::service::metrics::{ApiErrorLabel, Metrics};
+use crate::session::SessionStorage;
 
 /// What the handlers need from a Bot API client: a plain `Bot` in tests, `Throttle<Bot>` in
 /// production. The request types must be `Sync` because a retry borrows them across awaits.
@@ -65,15 +64,6 @@ impl<T> Api for T where
         + 'static
 {
 }
-
-// The payloads named in `Api`, so a handler's new kind of call is a compile error here first.
-const _: [&str; 5] = [
-    SendMessage::NAME,
-    EditMessageText::NAME,
-    EditMessageReplyMarkup::NAME,
-    AnswerCallbackQuery::NAME,
-    AnswerInlineQuery::NAME,
-];
 
 /// How long and how often to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +156,21 @@ fn is_server_error(description: &str) -> bool {
     !CLIENT_PREFIXES.iter().any(|p| description.starts_with(p))
 }
 
+/// A log-safe description of a Bot API error: its kind, never a message text or the token
+/// (teloxide already strips the token from network errors).
+pub fn error_kind(err: &RequestError) -> String {
+    match err {
+        RequestError::Api(api) => format!("API error: {api}"),
+        RequestError::MigrateToChatId(_) => "chat migrated".to_owned(),
+        RequestError::RetryAfter(secs) => format!("rate limited for {}s", secs.seconds()),
+        RequestError::Network(e) if e.is_timeout() => "timeout".to_owned(),
+        RequestError::Network(e) if e.is_connect() => "connection failed".to_owned(),
+        RequestError::Network(_) => "network error".to_owned(),
+        RequestError::InvalidJson { .. } => "invalid JSON from the Bot API".to_owned(),
+        RequestError::Io(_) => "I/O error".to_owned(),
+    }
+}
+
 /// Sends replies with retries, counts them, and erases the state of chats that blocked the bot.
 pub struct Delivery {
     policy: Policy,
@@ -227,13 +232,13 @@ impl Delivery {
                 log::warn!(
                     "gave up on {method} after {attempt} attempts in {:.1}s: {}",
                     started.elapsed().as_secs_f32(),
-                    super::run::error_kind(&err)
+                    error_kind(&err)
                 );
                 return Err(err);
             }
             log::debug!(
                 "{method} failed ({}); attempt {} in {}ms",
-                super::run::error_kind(&err),
+                error_kind(&err),
                 attempt + 1,
                 wait.as_millis()
             );
@@ -263,7 +268,7 @@ impl Delivery {
                 }
                 log::info!("{method}: the user blocked the bot; their conversation is erased");
             }
-            _ => log::warn!("{method} refused: {}", super::run::error_kind(err)),
+            _ => log::warn!("{method} refused: {}", error_kind(err)),
         }
     }
 
@@ -331,12 +336,8 @@ mod tests {
 
     #[test]
     fn jitter_stays_within_half_to_full_backoff() {
-        use teloxide::dispatching::dialogue::Storage as _;
-        let storage = super::super::storage::ExpiringStorage::<super::super::Session>::new(
-            Duration::from_secs(60),
-            10,
-        )
-        .erase();
+        use teloxide::dispatching::dialogue::{InMemStorage, Storage as _};
+        let storage = InMemStorage::<crate::session::Session>::new().erase();
         let delivery = Delivery::new(Policy::default(), Arc::default(), storage);
         for attempt in 0..200 {
             let wait = delivery.jittered(Duration::from_secs(2), attempt);

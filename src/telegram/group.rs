@@ -14,11 +14,14 @@ use teloxide::types::{
 };
 
 use super::callback::{self, GroupTap};
+use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery};
-use super::{CommandLine, HandlerResult, SessionStorage, answer_or_log, language_of, share, toast};
+use super::keyboards;
+use super::shared::{HandlerResult, answer_or_log, language_of, toast};
 use crate::content::{Content, Pack};
 use crate::conversation::{Conversation, Input};
 use crate::knowledge::{Link, ScarKind, Topic};
+use crate::session::SessionStorage;
 use teloxide::types::ParseMode;
 
 /// The topics offered as buttons under the group greeting: each one is a card.
@@ -139,8 +142,8 @@ fn open_private(
     link: Option<Link>,
 ) -> Result<InlineKeyboardButton, url::ParseError> {
     let url = match link {
-        Some(link) => share::deep_link(me, link)?,
-        None => share::bot_link(me)?,
+        Some(link) => keyboards::deep_link(me, link)?,
+        None => keyboards::bot_link(me)?,
     };
     Ok(InlineKeyboardButton::url(
         pack.ui.group.open_private.clone(),

@@ -11,9 +11,11 @@
 use std::sync::Arc;
 
 use super::delivery::{Api, Delivery};
-use super::{HandlerResult, SessionStorage, language_of, share};
+use super::keyboards;
+use super::shared::{HandlerResult, language_of};
 use crate::content::{Content, Pack};
 use crate::conversation::Conversation;
+use crate::session::SessionStorage;
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResult, InlineQueryResultArticle,
@@ -72,7 +74,7 @@ pub fn language_for<'c>(
     asker: Option<&str>,
 ) -> (&'c Pack, bool) {
     // Punctuation alone ("?") matches nothing either: treat it as the empty query.
-    if crate::conversation::normalize(query).is_empty() {
+    if crate::content::text::normalize(query).is_empty() {
         return (content.pack(asker), content.packs().nth(1).is_some());
     }
     let default = content.pack(None);
@@ -105,7 +107,7 @@ pub fn results(conversation: &Conversation<'_>, me: &Me, query: &str) -> Vec<Inl
             .description(conversation.link_summary(link));
             // Bots always have a username; were it missing, the card still posts, just
             // without its button.
-            if let Ok(url) = share::deep_link(me, link) {
+            if let Ok(url) = keyboards::deep_link(me, link) {
                 article =
                     article.reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
                         open_full.clone(),

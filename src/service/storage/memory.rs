@@ -5,8 +5,8 @@
 //! for the TTL and `max_capacity` bounds memory however many chats arrive.
 //!
 //! moka measures time with its own clock, which tests cannot pause. Each entry therefore also
-//! records when it was last used (written or read) on a [`Clock`] (tokio's by default), and a read treats an
-//! entry older than the TTL as gone. The two agree in production; the second makes expiry
+//! records when it was last used (written or read) on a [`Clock`] (tokio's by default),
+//! and a read treats an entry older than the TTL as gone. The two agree in production; the second makes expiry
 //! testable (paused tokio time, or a clock the test moves) and exact at the boundary (moka
 //! evicts lazily).
 
@@ -22,21 +22,13 @@ use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 use tokio::time::Instant;
 
+use crate::service::metrics::StorageStats;
+
 #[derive(Clone)]
 struct Entry<D> {
     value: D,
-    /// When the entry was last written or read.
-    written: Instant,
-}
-
-/// What a storage reports for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StorageStats {
-    /// Conversations held now.
-    pub active: u64,
-    /// Conversations forgotten because they went idle for the TTL, since the counter began
-    /// (process start for memory; shared by all instances for Redis).
-    pub expired: u64,
+    /// When the entry was last used: written or read.
+    used: Instant,
 }
 
 /// Where the storage reads the time. Tests whose handlers run on another runtime than the test
@@ -82,7 +74,7 @@ impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
     fn read(&self, chat_id: ChatId) -> Option<D> {
         let entry = self.cache.get(&chat_id)?;
         let now = (self.clock)();
-        if now.saturating_duration_since(entry.written) >= self.ttl {
+        if now.saturating_duration_since(entry.used) >= self.ttl {
             // Counted here: moka reports an explicit invalidation as such, not as expiry.
             if self.cache.remove(&chat_id).is_some() {
                 self.expired.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +86,7 @@ impl<D: Clone + Send + Sync + 'static> ExpiringStorage<D> {
             chat_id,
             Entry {
                 value: entry.value.clone(),
-                written: now,
+                used: now,
             },
         );
         Some(entry.value)
@@ -150,7 +142,7 @@ impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
                 chat_id,
                 Entry {
                     value: dialogue,
-                    written: (self.clock)(),
+                    used: (self.clock)(),
                 },
             );
             Ok(())
@@ -162,40 +154,6 @@ impl<D: Clone + Send + Sync + 'static> Storage<D> for ExpiringStorage<D> {
         chat_id: ChatId,
     ) -> BoxFuture<'static, Result<Option<D>, Self::Error>> {
         Box::pin(async move { Ok(self.read(chat_id)) })
-    }
-}
-
-/// The conversation storage the bot runs with (`STORAGE_URL`), and what `/healthz` and
-/// `/metrics` ask of it.
-#[derive(Clone)]
-pub enum Store {
-    Memory(Arc<ExpiringStorage<super::Session>>),
-    Redis(Arc<super::redis::RedisStorage>),
-}
-
-impl Store {
-    /// The storage as the handlers use it.
-    pub fn erased(&self) -> Arc<super::SessionStorage> {
-        match self {
-            Self::Memory(storage) => storage.clone().erase(),
-            Self::Redis(storage) => Storage::<super::Session>::erase(storage.clone()),
-        }
-    }
-
-    /// Whether the storage answers now (memory always does).
-    pub async fn reachable(&self) -> bool {
-        match self {
-            Self::Memory(_) => true,
-            Self::Redis(storage) => storage.ping().await,
-        }
-    }
-
-    /// Held and expired conversations; `None` when the storage cannot be asked.
-    pub async fn stats(&self) -> Option<StorageStats> {
-        match self {
-            Self::Memory(storage) => Some(storage.stats()),
-            Self::Redis(storage) => storage.stats().await.ok(),
-        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! Counters for `GET /metrics`, in the Prometheus text format.
 //!
+//! A leaf: it imports nothing of the runtime, so the Telegram adapter's delivery layer can count
+//! into it without depending on the rest of [`crate::service`]. That is why [`StorageStats`],
+//! what a storage reports, is defined here; [`super::storage`] re-exports it.
+//!
 //! Plain atomics rather than a metrics crate: the set is small and fixed, and nothing here can
 //! carry a label from a user (no chat id, name or text), because every label is a closed enum.
 
@@ -9,7 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use strum::{EnumCount, IntoEnumIterator};
 use teloxide::types::{Update, UpdateKind};
 
-use super::storage::StorageStats;
+/// What a storage reports for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageStats {
+    /// Conversations held now.
+    pub active: u64,
+    /// Conversations forgotten because they went idle for the TTL, since the counter began
+    /// (process start for memory; shared by all instances for Redis).
+    pub expired: u64,
+}
 
 /// What kind of update arrived (the `kind` label of `scar_guide_updates_total`).
 #[derive(
@@ -101,10 +113,6 @@ impl Metrics {
 
     pub fn storage_error(&self) {
         bump(&self.storage_errors);
-    }
-
-    pub fn replies(&self) -> u64 {
-        self.replies.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition. `conversations` is `None` when the storage could not

@@ -1,7 +1,7 @@
 //! Conversation state in Redis, so a conversation survives a restart and several instances
 //! share it.
 //!
-//! It behaves like the in-memory [`ExpiringStorage`](super::storage::ExpiringStorage): a chat
+//! It behaves like the in-memory [`ExpiringStorage`](super::ExpiringStorage): a chat
 //! is forgotten once it has been idle for the TTL, and reading it counts as activity.
 //!
 //! # Keys (`<prefix>` is `scar-guide` unless a test isolates itself)
@@ -22,20 +22,24 @@
 //! and can tell the user to try again. The connection is re-established by the next call after
 //! Redis is back, without a restart.
 
+mod keys;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError, Script};
+use ::redis::{Client, RedisError};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
-use super::storage::StorageStats;
+use self::keys::{Keys, Scripts};
+use crate::config::RedisUrl;
+use crate::service::metrics::StorageStats;
 
 /// The key prefix in production.
 pub const DEFAULT_PREFIX: &str = "scar-guide";
@@ -61,9 +65,6 @@ const SWEEP_EVERY: u64 = 256;
 /// URL (which may hold a password).
 #[derive(Debug, thiserror::Error)]
 pub enum RedisStorageError {
-    /// The URL cannot be used; the text says why without repeating it.
-    #[error("the Redis URL {0}")]
-    BadUrl(&'static str),
     /// No answer: the connection failed or Redis did not reply in time. Worth trying again
     /// in a moment.
     #[error("Redis is unreachable ({0})")]
@@ -112,28 +113,23 @@ pub struct RedisStorage {
 }
 
 impl RedisStorage {
-    /// Validates the URL (`redis://host[:port][/db]` only) without connecting: Redis being
+    /// A storage at `url` (validated by the configuration), without connecting: Redis being
     /// down at start-up is not fatal, the first call connects.
-    pub fn open(url: &str, ttl: Duration) -> Result<Arc<Self>, RedisStorageError> {
+    pub fn open(url: &RedisUrl, ttl: Duration) -> Arc<Self> {
         Self::with_prefix(url, ttl, DEFAULT_PREFIX)
     }
 
     /// Like [`RedisStorage::open`], with keys under `prefix` instead of `scar-guide` (tests
     /// isolate themselves with it).
-    pub fn with_prefix(
-        url: &str,
-        ttl: Duration,
-        prefix: &str,
-    ) -> Result<Arc<Self>, RedisStorageError> {
-        let client = validate_url(url)?;
-        Ok(Arc::new(Self {
-            client,
+    pub fn with_prefix(url: &RedisUrl, ttl: Duration, prefix: &str) -> Arc<Self> {
+        Arc::new(Self {
+            client: url.client().clone(),
             connection: Mutex::new(None),
             keys: Keys::new(prefix),
             ttl_secs: ttl_secs(ttl),
             scripts: Scripts::new(),
             writes: AtomicU64::new(0),
-        }))
+        })
     }
 
     /// Whether Redis answers `PING` within about a second.
@@ -333,208 +329,11 @@ where
     }
 }
 
-/// Checks that `url` is one this storage can use and builds its client, without connecting.
-fn validate_url(url: &str) -> Result<Client, RedisStorageError> {
-    let parsed = url::Url::parse(url).map_err(|_| RedisStorageError::BadUrl("is not a URL"))?;
-    match parsed.scheme() {
-        "redis" => {}
-        "rediss" => {
-            return Err(RedisStorageError::BadUrl(
-                "uses rediss:// (TLS), which this build does not support: use redis://",
-            ));
-        }
-        _ => {
-            return Err(RedisStorageError::BadUrl(
-                "must start with redis:// (like redis://127.0.0.1:6379/0)",
-            ));
-        }
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(RedisStorageError::BadUrl(
-            "has no host (like redis://127.0.0.1:6379)",
-        ));
-    }
-    let db = parsed.path().trim_start_matches('/');
-    if !db.is_empty() && db.parse::<u16>().is_err() {
-        return Err(RedisStorageError::BadUrl(
-            "path must be a database number (like /0)",
-        ));
-    }
-    Client::open(url).map_err(|_| RedisStorageError::BadUrl("is not a valid Redis URL"))
-}
-
 /// The TTL as Redis takes it: whole seconds, rounded up, at least one.
 fn ttl_secs(ttl: Duration) -> u64 {
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
     secs.max(1)
 }
 
-/// The key names under one prefix.
-struct Keys {
-    prefix: String,
-    index: String,
-    expired: String,
-}
-
-impl Keys {
-    fn new(prefix: &str) -> Self {
-        Self {
-            prefix: prefix.to_owned(),
-            index: format!("{prefix}:sessions"),
-            expired: format!("{prefix}:expired"),
-        }
-    }
-
-    fn session(&self, chat_id: ChatId) -> String {
-        format!("{}:session:{}", self.prefix, chat_id.0)
-    }
-
-    /// The keys every per-chat script takes, in the order `PRELUDE` expects.
-    fn add(&self, invocation: &mut ::redis::ScriptInvocation<'_>, chat_id: ChatId) {
-        invocation
-            .key(&self.index)
-            .key(&self.expired)
-            .key(self.session(chat_id));
-    }
-}
-
-/// Shared by every script. KEYS[1] is the index, KEYS[2] the expired counter, KEYS[3] the
-/// session key; ARGV[1] the chat id, ARGV[2] the TTL in seconds.
-const PRELUDE: &str = r"
-local index, expired, session = KEYS[1], KEYS[2], KEYS[3]
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-
--- Counts and unlists every chat whose key has expired.
-local function sweep()
-  local gone = redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. now)
-  if gone > 0 then redis.call('INCRBY', expired, gone) end
-end
-
--- A chat whose key lapsed before a sweep saw it is counted before it is written or removed
--- again, so the count does not depend on when /metrics was scraped.
-local function retire()
-  if redis.call('EXISTS', session) == 1 then return end
-  local score = redis.call('ZSCORE', index, ARGV[1])
-  if score and tonumber(score) < now then redis.call('INCR', expired) end
-  redis.call('ZREM', index, ARGV[1])
-end
-";
-
-/// `GETEX` renews the expiry: reading a conversation is activity, as in memory.
-const GET: &str = r"
-local value = redis.call('GETEX', session, 'EX', ARGV[2])
-if value then
-  redis.call('ZADD', index, now + tonumber(ARGV[2]), ARGV[1])
-else
-  retire()
-end
-return value
-";
-
-/// ARGV[3] is the JSON, ARGV[4] `1` to sweep the index too.
-const UPDATE: &str = r"
-retire()
-redis.call('SET', session, ARGV[3], 'EX', ARGV[2])
-redis.call('ZADD', index, now + tonumber(ARGV[2]), ARGV[1])
-if ARGV[4] == '1' then sweep() end
-return 1
-";
-
-const REMOVE: &str = r"
-retire()
-redis.call('DEL', session)
-redis.call('ZREM', index, ARGV[1])
-return 1
-";
-
-/// Takes only KEYS[1] and KEYS[2]; returns `{active, expired}`.
-const STATS: &str = r"
-sweep()
-return {redis.call('ZCARD', index), tonumber(redis.call('GET', expired) or '0')}
-";
-
-struct Scripts {
-    get: Script,
-    update: Script,
-    remove: Script,
-    stats: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        let script = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
-        Self {
-            get: script(GET),
-            update: script(UPDATE),
-            remove: script(REMOVE),
-            stats: script(STATS),
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_named_by_prefix_and_chat() {
-        let keys = Keys::new("scar-guide");
-        assert_eq!(
-            keys.session(ChatId(-1001234)),
-            "scar-guide:session:-1001234"
-        );
-        assert_eq!(keys.index, "scar-guide:sessions");
-        assert_eq!(keys.expired, "scar-guide:expired");
-    }
-
-    #[test]
-    fn ttl_is_whole_seconds_rounded_up_at_least_one() {
-        assert_eq!(ttl_secs(Duration::from_secs(86_400)), 86_400);
-        assert_eq!(ttl_secs(Duration::from_millis(1_500)), 2);
-        assert_eq!(ttl_secs(Duration::from_millis(1)), 1);
-        assert_eq!(ttl_secs(Duration::ZERO), 1);
-    }
-
-    #[test]
-    fn accepts_redis_urls() {
-        for url in [
-            "redis://127.0.0.1",
-            "redis://127.0.0.1:6379",
-            "redis://localhost:6379/2",
-            "redis://:secret@redis.internal:6380/0",
-            "redis://user:secret@[::1]:6379",
-        ] {
-            assert!(validate_url(url).is_ok(), "{url}");
-        }
-    }
-
-    #[test]
-    fn refuses_other_urls_without_repeating_them() {
-        for url in [
-            "",
-            "127.0.0.1:6379",
-            "memory",
-            "http://127.0.0.1:6379",
-            "rediss://:hunter2@127.0.0.1:6379",
-            "redis+unix:///tmp/redis.sock",
-            "redis://:hunter2@127.0.0.1:6379/zero",
-            "redis://:hunter2@/0",
-        ] {
-            let err = validate_url(url).map(drop).expect_err(url);
-            let shown = format!("{err} {err:?}");
-            assert!(
-                matches!(err, RedisStorageError::BadUrl(_)),
-                "{url}: {shown}"
-            );
-            assert!(!shown.contains("hunter2"), "{url}: {shown}");
-        }
-    }
-
-    #[test]
-    fn open_does_not_connect() {
-        // Nothing listens on port 1; opening must still succeed.
-        let storage = RedisStorage::open("redis://127.0.0.1:1", Duration::from_secs(60));
-        assert!(storage.is_ok());
-    }
-}
+mod tests;

@@ -36,7 +36,8 @@ pub struct Service {
     /// Set once the bot knows who it is (getMe answered), its content is loaded and updates
     /// can flow (the webhook registered, or the polling about to start).
     ready: AtomicBool,
-    /// Set when SIGINT or SIGTERM arrived: a proxy should send no more.
+    /// Set once a stop was asked for (SIGINT or SIGTERM, in production): a proxy should send
+    /// no more.
     stopping: AtomicBool,
 }
 

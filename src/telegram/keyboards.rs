@@ -1,13 +1,35 @@
-//! Share buttons under advice cards, and the deep links they and every other face carry.
+//! Keyboards: the buttons under a menu, the share row under answers, and the deep links they
+//! and every other face carry.
 //!
 //! A link is `https://t.me/<bot>?start=<payload>` ([`Link::payload`]); the bot's username comes
 //! from getMe, so the same build works for any bot account.
 
-use teloxide::types::{InlineKeyboardButton, Me};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me};
 use url::{ParseError, Url};
 
+use super::callback;
 use crate::content::{Pack, html};
+use crate::conversation::Screen;
 use crate::knowledge::Link;
+
+/// The inline keyboard for a screen: its buttons, and under an answer worth sharing the share
+/// row (Telegram's share sheet and posting into another chat) above the navigation row.
+pub fn keyboard(screen: &Screen, me: &Me, pack: &Pack) -> Result<InlineKeyboardMarkup, ParseError> {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = screen
+        .buttons
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
+                .collect()
+        })
+        .collect();
+    if let Some(link) = screen.share {
+        let at = rows.len().saturating_sub(1);
+        rows.insert(at, share_row(me, pack, link)?);
+    }
+    Ok(InlineKeyboardMarkup::new(rows))
+}
 
 /// `https://t.me/<bot>`: the private chat with the bot. Every bot has a username; were it
 /// missing, this is an error rather than `Me::username`'s panic.

@@ -25,8 +25,8 @@ use teloxide::stop::StopToken;
 use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 
-use super::HandlerError;
 use super::metrics::{Metrics, UpdateLabel};
+use crate::telegram::HandlerError;
 
 /// Updates of one chat allowed between the listener and the end of their handler. Well under
 /// teloxide's per-chat queue of 64, so that queue never fills and blocks the others.

@@ -1,0 +1,237 @@
+//! The configuration's unit tests.
+
+use super::*;
+
+fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+fn problems(pairs: &[(&str, &str)]) -> Vec<ConfigError> {
+    Config::from_lookup(env(pairs)).unwrap_err()
+}
+
+#[test]
+fn missing_token_names_the_variable() {
+    let err = problems(&[]);
+    assert_eq!(err, vec![ConfigError::MissingToken]);
+    assert!(err[0].to_string().contains("TELOXIDE_TOKEN"));
+}
+
+#[test]
+fn token_never_prints() {
+    let config = Config::from_lookup(env(&[("TELOXIDE_TOKEN", "123:secret-value")])).unwrap();
+    assert!(!format!("{config:?}").contains("secret-value"));
+    assert_eq!(config.state_ttl, DEFAULT_STATE_TTL);
+    assert_eq!(config.receive, Receive::Polling { metrics_addr: None });
+    assert_eq!(config.storage, StorageConfig::Memory);
+    assert_eq!(config.rate_limits, RateLimits::default());
+    assert_eq!(config.retry_for, DEFAULT_RETRY_FOR);
+}
+
+#[test]
+fn reads_api_url_and_ttl() {
+    let config = Config::from_lookup(env(&[
+        ("TELOXIDE_TOKEN", "123:abc"),
+        ("TELOXIDE_API_URL", "http://127.0.0.1:8081"),
+        ("STATE_TTL", "30m"),
+    ]))
+    .unwrap();
+    assert_eq!(config.api_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+    assert_eq!(config.state_ttl, Duration::from_secs(1800));
+}
+
+#[test]
+fn reads_the_service_settings() {
+    let secret = "s".repeat(40);
+    let config = Config::from_lookup(env(&[
+        ("TELOXIDE_TOKEN", "123:abc"),
+        ("WEBHOOK_URL", "https://bot.example.org/tg/hook"),
+        ("LISTEN_ADDR", "0.0.0.0:9000"),
+        ("WEBHOOK_SECRET", &secret),
+        ("STORAGE_URL", "redis://:pw@127.0.0.1:6379/2"),
+        ("RATE_PER_CHAT", "5"),
+        ("RETRY_FOR", "2m"),
+        ("API_TIMEOUT", "5s"),
+        ("SHUTDOWN_GRACE", "0s"),
+    ]))
+    .unwrap();
+    let Receive::Webhook {
+        url,
+        listen,
+        secret: Some(given),
+    } = &config.receive
+    else {
+        panic!("{:?}", config.receive)
+    };
+    assert_eq!(url.path(), "/tg/hook");
+    assert_eq!(listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(given.expose(), secret);
+    assert!(matches!(&config.storage, StorageConfig::Redis(u) if u.expose().ends_with("/2")));
+    let printed = format!("{config:?}");
+    assert!(
+        !printed.contains(&secret) && !printed.contains("pw@"),
+        "{printed}"
+    );
+    assert_eq!(config.rate_limits.per_chat_per_sec, 5);
+    assert_eq!(config.retry_for, Duration::from_secs(120));
+    assert_eq!(config.api_timeout, Duration::from_secs(5));
+    assert_eq!(config.shutdown_grace, Duration::ZERO);
+    let polling = Config::from_lookup(env(&[
+        ("TELOXIDE_TOKEN", "1:a"),
+        ("METRICS_ADDR", "127.0.0.1:9090"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        polling.receive,
+        Receive::Polling {
+            metrics_addr: Some("127.0.0.1:9090".parse().unwrap())
+        }
+    );
+}
+
+#[test]
+fn rejects_bad_values() {
+    let bad = |k, v| {
+        let mut errors = problems(&[("TELOXIDE_TOKEN", "1:a"), (k, v)]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
+    };
+    assert!(matches!(
+        bad("TELOXIDE_API_URL", "not a url"),
+        ConfigError::BadApiUrl(_)
+    ));
+    assert!(matches!(
+        bad("STATE_TTL", "soon"),
+        ConfigError::BadDuration("STATE_TTL", ..)
+    ));
+    assert!(matches!(
+        bad("STATE_TTL", "2000years"),
+        ConfigError::BadDuration("STATE_TTL", ..)
+    ));
+    assert!(matches!(
+        bad("STATE_CAPACITY", "0"),
+        ConfigError::BadCapacity(_)
+    ));
+    assert!(matches!(
+        bad("WEBHOOK_URL", "http://x.org/h"),
+        ConfigError::BadWebhookUrl(_)
+    ));
+    assert!(matches!(
+        bad("WEBHOOK_URL", "https://x.org:8080/h"),
+        ConfigError::BadWebhookUrl(_)
+    ));
+    assert!(matches!(
+        bad("WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ConfigError::WebhookOnly("WEBHOOK_SECRET")
+    ));
+    assert!(matches!(
+        bad("METRICS_ADDR", "localhost"),
+        ConfigError::BadMetricsAddr(_)
+    ));
+    assert!(matches!(
+        bad("WEBHOOK_URL", "https://x.org/:hook"),
+        ConfigError::BadWebhookUrl(_)
+    ));
+    assert!(matches!(
+        bad("API_TIMEOUT", "1s"),
+        ConfigError::BadDuration("API_TIMEOUT", ..)
+    ));
+    assert!(matches!(
+        bad("STORAGE_URL", "redis://db/not-a-number"),
+        ConfigError::BadStorageUrl(_)
+    ));
+    assert!(matches!(
+        bad("STORAGE_URL", "postgres://db"),
+        ConfigError::BadStorageUrl(_)
+    ));
+    assert!(matches!(
+        bad("RATE_OVERALL", "0"),
+        ConfigError::BadRate("RATE_OVERALL", _)
+    ));
+    assert!(matches!(
+        bad("RETRY_FOR", "forever"),
+        ConfigError::BadDuration("RETRY_FOR", ..)
+    ));
+    assert_eq!(
+        problems(&[("TELOXIDE_TOKEN", "hello")]),
+        vec![ConfigError::MalformedToken]
+    );
+    // A redis URL's password is not repeated in the message.
+    let err = bad("STORAGE_URL", "rediss://:hunter2@db:6380").to_string();
+    assert!(
+        err.contains("rediss://") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn accepts_redis_urls() {
+    for url in [
+        "redis://127.0.0.1",
+        "redis://127.0.0.1:6379",
+        "redis://localhost:6379/2",
+        "redis://:secret@redis.internal:6380/0",
+        "redis://user:secret@[::1]:6379",
+    ] {
+        assert!(
+            matches!(storage(Some(url.to_owned())), Ok(StorageConfig::Redis(_))),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn refuses_other_redis_urls_without_repeating_their_password() {
+    for url in [
+        "",
+        "127.0.0.1:6379",
+        "memory",
+        "http://127.0.0.1:6379",
+        "rediss://:hunter2@127.0.0.1:6379",
+        "redis+unix:///tmp/redis.sock",
+        "redis://:hunter2@127.0.0.1:6379/zero",
+        "redis://:hunter2@/0",
+    ] {
+        // Refused with a message (STORAGE_URL's BadStorageUrl) that keeps the password out.
+        let shown = RedisUrl::parse(url).map(drop).expect_err(url);
+        assert!(!shown.contains("hunter2"), "{url}: {shown}");
+    }
+}
+
+#[test]
+fn every_problem_is_named_once() {
+    let errors = problems(&[
+        ("WEBHOOK_URL", "ftp://nowhere"),
+        ("LISTEN_ADDR", "everywhere"),
+        ("STORAGE_URL", "mysql://x"),
+        ("API_TIMEOUT", "0s"),
+    ]);
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    assert_eq!(errors[0], ConfigError::MissingToken);
+    assert!(matches!(errors[1], ConfigError::BadWebhookUrl(_)));
+    assert!(matches!(errors[2], ConfigError::BadListenAddr(_)));
+    assert!(matches!(errors[3], ConfigError::BadStorageUrl(_)));
+    assert!(matches!(
+        errors[4],
+        ConfigError::BadDuration("API_TIMEOUT", ..)
+    ));
+    // With a valid webhook URL, a bad address and a short secret are each named.
+    let errors = problems(&[
+        ("TELOXIDE_TOKEN", "1:a"),
+        ("WEBHOOK_URL", "https://x.org/h"),
+        ("LISTEN_ADDR", "everywhere"),
+        ("WEBHOOK_SECRET", "short"),
+    ]);
+    assert_eq!(
+        errors,
+        vec![
+            ConfigError::BadListenAddr("everywhere".into()),
+            ConfigError::BadSecret(5)
+        ]
+    );
+}

@@ -1,0 +1,51 @@
+//! Where conversations are kept: [`Store`] chooses the backend `STORAGE_URL` asks for, the
+//! in-memory [`memory::ExpiringStorage`] or [`redis::RedisStorage`], and answers what
+//! `/healthz` and `/metrics` ask of it.
+//!
+//! Both backends are generic over the stored value; the bot stores [`Session`]s.
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+
+use teloxide::dispatching::dialogue::Storage;
+
+pub use self::memory::ExpiringStorage;
+pub use self::redis::RedisStorage;
+pub use super::metrics::StorageStats;
+use crate::session::{Session, SessionStorage};
+
+/// The conversation storage the bot runs with (`STORAGE_URL`), and what `/healthz` and
+/// `/metrics` ask of it.
+#[derive(Clone)]
+pub enum Store {
+    Memory(Arc<ExpiringStorage<Session>>),
+    Redis(Arc<RedisStorage>),
+}
+
+impl Store {
+    /// The storage as the handlers use it.
+    pub fn erased(&self) -> Arc<SessionStorage> {
+        match self {
+            Self::Memory(storage) => storage.clone().erase(),
+            Self::Redis(storage) => Storage::<Session>::erase(storage.clone()),
+        }
+    }
+
+    /// Whether the storage answers now (memory always does).
+    pub async fn reachable(&self) -> bool {
+        match self {
+            Self::Memory(_) => true,
+            Self::Redis(storage) => storage.ping().await,
+        }
+    }
+
+    /// Held and expired conversations; `None` when the storage cannot be asked.
+    pub async fn stats(&self) -> Option<StorageStats> {
+        match self {
+            Self::Memory(storage) => Some(storage.stats()),
+            Self::Redis(storage) => storage.stats().await.ok(),
+        }
+    }
+}
