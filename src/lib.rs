@@ -15,6 +15,7 @@
 //! - [`service`]: the runtime, what runs once per process: [`service::run`] with start-up and
 //!   shutdown, the intake (flood control), the HTTP server (webhook, `/healthz`, `/metrics`),
 //!   the counters, and the storages (memory, Redis).
+//! - [`pictures`]: `dialogues/pictures/` SVGs → PNG (resvg), checked and rendered once.
 //! - [`console`]: the same conversation over stdin/stdout, buttons as numbers.
 //!
 //! Imports go one way: `service` → `telegram` → `session` → `conversation` → `content` →
@@ -26,6 +27,7 @@ pub mod console;
 pub mod content;
 pub mod conversation;
 pub mod knowledge;
+pub mod pictures;
 pub mod service;
 pub mod session;
 pub mod telegram;
