@@ -90,11 +90,18 @@ fn open_store(config: &Config) -> Store {
     }
 }
 
+/// How many messages one user action may send into a chat at once (at most two, by the
+/// conversation's design).
+const BURST_PER_CHAT: u32 = 2;
+
+/// The throttle's limits. A reply of two messages (the greeting and the menu after /start)
+/// arrives at once: Telegram tolerates a short burst in one chat, so two messages may go within
+/// a second, while the per-minute limit keeps the average at `RATE_PER_CHAT` a second.
 fn throttle_limits(limits: RateLimits) -> Limits {
     Limits {
-        messages_per_sec_chat: limits.per_chat_per_sec,
-        // teloxide applies this one to private chats and basic groups alike; a private chat is
-        // held by the per-second limit, so only groups feel it.
+        messages_per_sec_chat: limits.per_chat_per_sec.saturating_mul(BURST_PER_CHAT),
+        // teloxide applies this one to private chats and basic groups alike: the average for a
+        // private chat, and for a basic group whichever of the two limits is higher.
         messages_per_min_chat: limits
             .per_group_per_min
             .max(limits.per_chat_per_sec.saturating_mul(60)),
