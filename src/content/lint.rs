@@ -8,10 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ContentError, DEFAULT_LANGUAGE, html};
 
 /// Citations of published papers, which stay as published whatever the reader's language.
-const PUBLISHED_REFERENCES: &[&str] = &[
-    "citations.note_atrophic_subtypes",
-    "citations.note_severity",
-];
+const PUBLISHED_REFERENCES: &[&str] = &["citations.note_atrophic_subtypes"];
 
 /// Every problem the rules find in `(path relative to dialogues/, text)` files. Files that do
 /// not parse are left to stage two, which names the line.

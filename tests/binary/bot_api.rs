@@ -372,7 +372,7 @@ fn an_update_teloxide_cannot_parse_keeps_the_user_text_out_of_the_log() {
 }
 
 #[test]
-fn the_console_subcommand_runs_a_script_to_a_scar_card() {
+fn the_console_subcommand_runs_a_script_to_the_dents_answer() {
     let dir = TempDir::new("console");
     let (script, _) = crate::console::script_for(&crate::console::dents_path());
     let mut cmd = BotProcess::command(dir.path());
@@ -384,8 +384,9 @@ fn the_console_subcommand_runs_a_script_to_a_scar_card() {
         stdout.contains(&html::to_plain(&pack.ui.greeting)),
         "{stdout}"
     );
-    let title = html::to_plain(&pack.scars.get(ScarKind::Dents).title);
-    assert!(stdout.contains(&title), "{stdout}");
+    // The answer's first screen: the dents' summary line.
+    let summary = html::to_plain(&pack.scars.get(ScarKind::Dents).summary);
+    assert!(stdout.contains(&summary), "{stdout}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
