@@ -110,6 +110,9 @@ fn check(dir: Option<&std::path::Path>) -> ExitCode {
         None => Content::embedded_files(),
     };
     let mut problems = scar_guide::content::lint::lint(&files);
+    // The pictures are compiled in whatever --dialogues says: parsed, rendered, within
+    // Telegram's photo limits, each source cited.
+    let drawings = scar_guide::pictures::check();
     let (content, found) = Content::check_files(files);
     problems.extend(found);
     let languages = match content {
@@ -120,16 +123,22 @@ fn check(dir: Option<&std::path::Path>) -> ExitCode {
         }
         None => 0,
     };
-    if problems.is_empty() {
+    if problems.is_empty() && drawings.is_empty() {
         println!(
-            "dialogues OK: {languages} language(s), every screen of every path within the limits"
+            "dialogues OK: {languages} language(s), every screen of every path within the limits, every picture renders"
         );
         return ExitCode::SUCCESS;
     }
     for p in &problems {
         eprintln!("error: {p}");
     }
-    eprintln!("{} problem(s) in dialogues/", problems.len());
+    for p in &drawings {
+        eprintln!("error: {p}");
+    }
+    eprintln!(
+        "{} problem(s) in dialogues/",
+        problems.len() + drawings.len()
+    );
     ExitCode::FAILURE
 }
 

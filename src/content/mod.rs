@@ -27,6 +27,7 @@ use crate::knowledge::{
     AcneKind, CareHabit, ClosedSet, DentShape, FollowUp, Link, LumpShape, ScarKind, Topic,
     Treatment,
 };
+use crate::pictures::Picture;
 
 pub use raw::{
     AcneText, CardHeadings, HabitText, Note, QuestionsFile, SafetyFile, ScarText, ShapeText,
@@ -52,6 +53,7 @@ const LANGUAGE_FILES: &[&str] = &[
     "safety.toml",
     "questions.toml",
     "sources.toml",
+    "pictures.toml",
 ];
 
 /// A problem in `dialogues/`, phrased for the person editing it.
@@ -146,6 +148,8 @@ pub struct Pack {
     pub safety: SafetyFile,
     pub follow_ups: Complete<FollowUp, raw::FollowUpText>,
     pub self_check: raw::SelfCheckText,
+    /// The words of every picture: its caption (sources included) and alt text.
+    pub pictures: Complete<Picture, PictureWords>,
     /// Every source id of `knowledge.toml`, cited in this language.
     pub citations: BTreeMap<String, String>,
 }
@@ -295,6 +299,8 @@ impl Content {
                 let questions = parse(&p, t)?;
                 let (p, t) = load("sources.toml")?;
                 let sources = parse(&p, t)?;
+                let (p, t) = load("pictures.toml")?;
+                let pictures = parse(&p, t)?;
                 raw::Language {
                     sources,
                     ui,
@@ -304,6 +310,7 @@ impl Content {
                     care,
                     safety,
                     questions,
+                    pictures,
                 }
             };
             let (pack, found) = validate_language(&code, raw, &knowledge, collect)?;
@@ -1021,6 +1028,9 @@ fn validate_language(
         c.label(f, &format!("self_check.{item}"), text)?;
     }
 
+    let separator = &ui.card.label_separator;
+    let pictures = validate_pictures(&c, raw.pictures, &citations, separator)?;
+
     let problems = c.collected.map(RefCell::into_inner).unwrap_or_default();
     let pack = Pack {
         code: code.to_owned(),
@@ -1038,9 +1048,83 @@ fn validate_language(
         safety: raw.safety,
         follow_ups,
         self_check: q.self_check,
+        pictures,
         citations,
     };
     Ok((pack, problems))
+}
+
+/// Telegram's limit on a photo's caption, in characters after entity parsing.
+pub const MAX_CAPTION: usize = 1024;
+
+/// One picture's words in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PictureWords {
+    /// Sent under the photo (Telegram HTML, within [`MAX_CAPTION`]): the caption as written,
+    /// then "Drawn from: " and the citations of the sources `dialogues/pictures/pictures.toml`
+    /// gives the picture, so a picture names its sources like every statement does.
+    pub caption: String,
+    /// The picture in words (plain text).
+    pub alt: String,
+}
+
+/// `pictures.toml`: every picture has a caption and alt text, every caption with its sources
+/// line fits Telegram's caption limit, and no caption is for a picture the bot does not have.
+fn validate_pictures(
+    c: &Checker<'_>,
+    raw: raw::PicturesFile,
+    citations: &BTreeMap<String, String>,
+    separator: &str,
+) -> Result<Complete<Picture, PictureWords>, ContentError> {
+    let f = "pictures.toml";
+    c.plain(f, "drawn_from", &raw.drawn_from)?;
+    let mut words = BTreeMap::new();
+    for (key, text) in raw.captions {
+        let item = format!("captions.{key}");
+        let Ok(picture) = key.parse::<Picture>() else {
+            c.fail(ContentError::new(
+                &c.file(f),
+                &item,
+                "not a picture of dialogues/pictures/pictures.toml",
+                "use the id of a [pictures.<id>] table there, or remove the table",
+            ))?;
+            continue;
+        };
+        c.text(f, &format!("{item}.caption"), &text.caption)?;
+        c.plain(f, &format!("{item}.alt"), &text.alt)?;
+        // The sources are the drawing's, listed once for every language beside the SVG.
+        let sources = crate::pictures::spec(picture)
+            .map(|spec| spec.sources)
+            .unwrap_or_default();
+        let cited: Vec<&str> = sources
+            .iter()
+            .map(|id| citations.get(id).map_or(id.as_str(), String::as_str))
+            .collect();
+        let caption = format!(
+            "{}\n<i>{}{}{}</i>",
+            text.caption.trim_end(),
+            raw.drawn_from,
+            separator,
+            cited.join("; ")
+        );
+        let len = html::telegram_len(&caption);
+        if len > MAX_CAPTION {
+            c.fail(ContentError::new(
+                &c.file(f),
+                format!("{item}.caption"),
+                format!("{len} characters with the sources line, over {MAX_CAPTION}"),
+                "shorten the caption",
+            ))?;
+        }
+        words.insert(
+            picture,
+            PictureWords {
+                caption,
+                alt: text.alt,
+            },
+        );
+    }
+    Complete::from_map(words, &c.file(f), "captions")
 }
 
 /// Every source of `knowledge.toml` must be cited in the language, and nothing else.

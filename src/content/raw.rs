@@ -63,6 +63,7 @@ pub struct Language {
     pub care: CareFile,
     pub safety: SafetyFile,
     pub questions: QuestionsFile,
+    pub pictures: PicturesFile,
 }
 
 /// `sources.toml`: how each source of `knowledge.toml` is cited in this language.
@@ -484,4 +485,25 @@ pub struct RaisedCheck {
     pub within: String,
     pub beyond: String,
     pub none: String,
+}
+
+/// `pictures.toml`: the words of the pictures in `dialogues/pictures/` (which have none inside).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PicturesFile {
+    /// Before the citations of a picture's sources, which end every caption ("Drawn from").
+    pub drawn_from: String,
+    /// Picture key (`src/pictures.rs`, `pictures.toml`) → its words.
+    pub captions: BTreeMap<String, PictureText>,
+}
+
+/// One picture's words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PictureText {
+    /// Under the photo (Telegram HTML): what the picture is on the first line, then what each
+    /// numbered drawing is.
+    pub caption: String,
+    /// The picture in words, for anyone who cannot see it (plain text).
+    pub alt: String,
 }

@@ -29,6 +29,7 @@
 //! ```
 
 mod command;
+mod picture;
 mod render;
 mod search;
 mod typed;
@@ -36,6 +37,7 @@ pub mod walk;
 
 pub use crate::content::text::{mentions, normalize};
 pub use command::Command;
+pub use picture::picture_of;
 pub use search::{MAX_SEARCH_RESULTS, MAX_SUMMARY_CHARS, card_links};
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,7 @@ use crate::knowledge::{
     AcneKind, CareHabit, DentShape, DentsAnswer, FlatAnswer, FollowUp, Link, LumpShape,
     RaisedAnswer, ScarKind, Topic, Treatment,
 };
+use crate::pictures::Picture;
 
 /// Where a chat is in the conversation. Each variant carries exactly the answers so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,13 +325,15 @@ pub struct Button {
     pub action: Action,
 }
 
-/// The current question or answer: text (Telegram HTML), rows of buttons, and the topic the
-/// share buttons link to when the screen is an answer worth sharing.
+/// The current question or answer: text (Telegram HTML), rows of buttons, the topic the
+/// share buttons link to when the screen is an answer worth sharing, and the picture that goes
+/// with it (named, never its bytes: the adapters hold those).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub text: String,
     pub buttons: Vec<Vec<Button>>,
     pub share: Option<Link>,
+    pub picture: Option<Picture>,
 }
 
 impl Screen {

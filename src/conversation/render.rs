@@ -47,6 +47,7 @@ impl Conversation<'_> {
                 text,
                 buttons,
                 share,
+                picture: super::picture_of(state),
             };
         }
         let (text, mut buttons) = match state {
@@ -55,6 +56,7 @@ impl Conversation<'_> {
                     text: ui.main_question.clone(),
                     buttons: self.topic_rows(&self.topics_on(&State::MainMenu)),
                     share: None,
+                    picture: None,
                 };
             }
             State::Identify { picked } => {
@@ -75,48 +77,46 @@ impl Conversation<'_> {
             }
             State::SelfCheck { checks } => {
                 let sc = &self.pack.self_check;
+                // The answers a drawing shows carry its number (the dots above it): the picture
+                // and the words say the same, and the words alone still answer.
+                let row = |label: String, action| vec![self.button(label, action)];
+                let n = Self::numbered;
                 match (checks.flat, checks.dents) {
                     (None, _) => (
                         format!("{}\n\n{}", sc.intro, sc.flat.question),
                         vec![
-                            vec![self.button(&sc.flat.fades, Action::Flat(FlatAnswer::Fades))],
-                            vec![self.button(&sc.flat.stays, Action::Flat(FlatAnswer::Stays))],
-                            vec![self.button(&sc.flat.both, Action::Flat(FlatAnswer::Both))],
-                            vec![self.button(&sc.flat.none, Action::Flat(FlatAnswer::NoFlat))],
+                            row(n(1, &sc.flat.fades), Action::Flat(FlatAnswer::Fades)),
+                            row(n(2, &sc.flat.stays), Action::Flat(FlatAnswer::Stays)),
+                            row(sc.flat.both.clone(), Action::Flat(FlatAnswer::Both)),
+                            row(sc.flat.none.clone(), Action::Flat(FlatAnswer::NoFlat)),
                         ],
                     ),
                     (Some(_), None) => (
                         sc.dents.question.clone(),
                         vec![
-                            vec![
-                                self.button(&sc.dents.icepick, Action::Dents(DentsAnswer::Icepick)),
-                            ],
-                            vec![self.button(&sc.dents.boxcar, Action::Dents(DentsAnswer::Boxcar))],
-                            vec![
-                                self.button(&sc.dents.rolling, Action::Dents(DentsAnswer::Rolling)),
-                            ],
-                            vec![self.button(&sc.dents.none, Action::Dents(DentsAnswer::NoDents))],
+                            row(n(1, &sc.dents.icepick), Action::Dents(DentsAnswer::Icepick)),
+                            row(n(2, &sc.dents.boxcar), Action::Dents(DentsAnswer::Boxcar)),
+                            row(n(3, &sc.dents.rolling), Action::Dents(DentsAnswer::Rolling)),
+                            row(sc.dents.none.clone(), Action::Dents(DentsAnswer::NoDents)),
                         ],
                     ),
-                    (Some(_), Some(_)) => {
-                        (
-                            sc.raised.question.clone(),
-                            vec![
-                                vec![self.button(
-                                    &sc.raised.within,
-                                    Action::Raised(RaisedAnswer::Within),
-                                )],
-                                vec![self.button(
-                                    &sc.raised.beyond,
-                                    Action::Raised(RaisedAnswer::Beyond),
-                                )],
-                                vec![self.button(
-                                    &sc.raised.none,
-                                    Action::Raised(RaisedAnswer::NoRaised),
-                                )],
-                            ],
-                        )
-                    }
+                    (Some(_), Some(_)) => (
+                        sc.raised.question.clone(),
+                        vec![
+                            row(
+                                n(1, &sc.raised.within),
+                                Action::Raised(RaisedAnswer::Within),
+                            ),
+                            row(
+                                n(2, &sc.raised.beyond),
+                                Action::Raised(RaisedAnswer::Beyond),
+                            ),
+                            row(
+                                sc.raised.none.clone(),
+                                Action::Raised(RaisedAnswer::NoRaised),
+                            ),
+                        ],
+                    ),
                 }
             }
             State::FollowUps { marks, answers } => {
@@ -202,6 +202,7 @@ impl Conversation<'_> {
             text,
             buttons,
             share: None,
+            picture: super::picture_of(state),
         }
     }
 
