@@ -12,6 +12,7 @@ mod deep_links;
 mod groups;
 mod inline;
 mod languages;
+mod pictures;
 mod redis;
 mod robustness;
 mod service;

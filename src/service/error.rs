@@ -17,4 +17,6 @@ pub enum RunError {
     Refused(&'static str, String),
     #[error("the dispatcher could not start: {0}")]
     Dispatch(String),
+    #[error("a picture does not render ({0}): run `scar-guide check`")]
+    Pictures(String),
 }

@@ -47,7 +47,9 @@ use self::shutdown::Shutdown;
 use self::storage::{ExpiringStorage, RedisStorage, Store};
 use crate::config::{Config, RateLimits, Receive, StorageConfig};
 use crate::content::Content;
+use crate::pictures::Pictures;
 use crate::telegram::delivery::{Delivery, Policy, error_kind};
+use crate::telegram::photos::Photos;
 use crate::telegram::{self, HandlerError};
 
 /// The longest getUpdates long poll; shorter when `API_TIMEOUT` would cut it off.
@@ -120,11 +122,14 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let raw = bot(&config)?;
+    // Rendered once, before anything else: a broken drawing stops the bot before anyone waits.
+    let pictures = Arc::new(Pictures::render_all().map_err(|e| RunError::Pictures(e.to_string()))?);
     let shutdown = Shutdown::new(shutdown);
 
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config);
     let storage = store.erased();
+    let photos = Photos::new(pictures, store.photo_cache());
     let service = Service::new(metrics.clone(), store);
     let throttle = Throttle::spawn_with_settings(
         raw.clone(),
@@ -202,7 +207,9 @@ where
 
     let handler = gate.around(telegram::schema::<ServiceBot>());
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-        .dependencies(telegram::dependencies_with(content, storage, delivery))
+        .dependencies(telegram::dependencies_with(
+            content, storage, delivery, photos,
+        ))
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
         .error_handler(Arc::new(QuietErrors))

@@ -39,6 +39,7 @@ pub trait Api:
     Requester<
         Err = RequestError,
         SendMessage: Send + Sync,
+        SendPhoto: Send + Sync,
         EditMessageText: Send + Sync,
         EditMessageReplyMarkup: Send + Sync,
         AnswerCallbackQuery: Send + Sync,
@@ -54,6 +55,7 @@ impl<T> Api for T where
     T: Requester<
             Err = RequestError,
             SendMessage: Send + Sync,
+            SendPhoto: Send + Sync,
             EditMessageText: Send + Sync,
             EditMessageReplyMarkup: Send + Sync,
             AnswerCallbackQuery: Send + Sync,

@@ -26,6 +26,7 @@ pub mod delivery;
 pub mod group;
 pub mod inline;
 pub mod keyboards;
+pub mod photos;
 pub mod private;
 pub mod shared;
 
@@ -36,6 +37,7 @@ use teloxide::prelude::*;
 use teloxide::types::{Me, MessageKind};
 
 use self::delivery::{Api, Delivery, Policy};
+use self::photos::Photos;
 use self::shared::load_session;
 use crate::content::Content;
 pub use crate::session::{Session, SessionStorage};
@@ -87,18 +89,20 @@ pub fn schema<R: Api>() -> UpdateHandler<HandlerError> {
         .branch(Update::filter_inline_query().endpoint(inline::answer::<R>))
 }
 
-/// Builds the dependency map the handler tree needs, with the default retry policy and
-/// counters nobody reads (tests).
+/// Builds the dependency map the handler tree needs, with the default retry policy, counters
+/// nobody reads and picture ids cached in memory (tests).
 pub fn dependencies(content: Arc<Content>, storage: Arc<SessionStorage>) -> DependencyMap {
     let delivery = Delivery::new(Policy::default(), Arc::default(), storage.clone());
-    dependencies_with(content, storage, delivery)
+    dependencies_with(content, storage, delivery, Photos::in_memory())
 }
 
-/// Builds the dependency map the handler tree needs.
+/// Builds the dependency map the handler tree needs. `photos` holds the pictures rendered at
+/// start-up and the cache of their Telegram ids, whichever backend the runtime chose.
 pub fn dependencies_with(
     content: Arc<Content>,
     storage: Arc<SessionStorage>,
     delivery: Arc<Delivery>,
+    photos: Photos,
 ) -> DependencyMap {
-    dptree::deps![content, storage, delivery]
+    dptree::deps![content, storage, delivery, photos]
 }

@@ -12,12 +12,14 @@ use teloxide::types::{
 
 use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery, error_kind};
+use super::photos::{ChatSender, Photos};
 use super::shared::{
     HandlerError, HandlerResult, Loaded, SessionDialogue, answer_or_log, language_of, toast,
 };
 use super::{callback, group, keyboards};
-use crate::content::{Content, Pack};
-use crate::conversation::{Conversation, Input, Outcome, State};
+use crate::content::{Content, MAX_CAPTION, Pack, html};
+use crate::conversation::{Conversation, Input, Outcome, State, picture_of};
+use crate::pictures::Picture;
 use crate::session::{Session, SessionStorage};
 
 /// What a private message means to the conversation.
@@ -46,6 +48,7 @@ fn pack_for<'c>(content: &'c Content, session: &Session, user: Option<&User>) ->
 struct Reply<'a, R> {
     bot: &'a R,
     delivery: &'a Delivery,
+    photos: &'a Photos,
     me: &'a Me,
     content: &'a Content,
     chat_id: ChatId,
@@ -55,7 +58,7 @@ struct Reply<'a, R> {
 
 impl<'a, R: Api> Reply<'a, R> {
     fn new(
-        (bot, delivery): (&'a R, &'a Delivery),
+        (bot, delivery, photos): (&'a R, &'a Delivery, &'a Photos),
         me: &'a Me,
         content: &'a Content,
         chat_id: ChatId,
@@ -64,6 +67,7 @@ impl<'a, R: Api> Reply<'a, R> {
         Self {
             bot,
             delivery,
+            photos,
             me,
             content,
             chat_id,
@@ -80,9 +84,68 @@ impl<'a, R: Api> Reply<'a, R> {
     ) -> Result<Session, HandlerError> {
         let outcome = Conversation::new(self.content, self.pack).step(&session.state, input);
         let menu = self
-            .deliver_new(&outcome, outcome.notice.as_deref())
+            .deliver(
+                &outcome,
+                outcome.notice.as_deref(),
+                picture_of(&session.state),
+            )
             .await?;
         Ok(next_session(session, user, outcome, menu))
+    }
+
+    /// The picture to send before the menu: the screen's, unless the screen before (`before`)
+    /// had the same one, which is still above in the chat.
+    fn new_picture(outcome: &Outcome, before: Option<Picture>) -> Option<Picture> {
+        outcome
+            .screen
+            .as_ref()
+            .and_then(|s| s.picture)
+            .filter(|p| Some(*p) != before)
+    }
+
+    /// The outcome as new messages: a new picture first (a photo with its caption), then the
+    /// notice and the menu ([`Reply::deliver_new`]). Still at most two messages: a notice to
+    /// keep rides on the photo's caption, or, when the two do not fit Telegram's caption
+    /// limit, in the menu. A picture that cannot be sent is left out, and the rest goes as if
+    /// there were none.
+    async fn deliver(
+        &self,
+        outcome: &Outcome,
+        notice: Option<&str>,
+        before: Option<Picture>,
+    ) -> Result<Option<MessageId>, HandlerError> {
+        let Some(picture) = Self::new_picture(outcome, before) else {
+            return self.deliver_new(outcome, notice).await;
+        };
+        let pack = match outcome.language {
+            Some(code) => self.content.pack(Some(code.as_str())),
+            None => self.pack,
+        };
+        let caption = Conversation::new(self.content, pack).caption(picture);
+        let lasting = notice.filter(|_| outcome.lasting);
+        let on_photo = lasting
+            .map(|n| format!("{n}\n\n{caption}"))
+            .filter(|c| html::telegram_len(c) <= MAX_CAPTION);
+        let sender = ChatSender {
+            bot: self.bot,
+            delivery: self.delivery,
+            chat_id: self.chat_id,
+        };
+        let sent = self
+            .photos
+            .send(&sender, picture, on_photo.as_deref().unwrap_or(caption))
+            .await;
+        match (sent.is_sent(), lasting, on_photo) {
+            (true, Some(_), Some(_)) => self.deliver_new(outcome, None).await,
+            (true, Some(_), None) => {
+                let glued = Outcome {
+                    lasting: false,
+                    ..outcome.clone()
+                };
+                self.deliver_new(&glued, notice).await
+            }
+            _ => self.deliver_new(outcome, notice).await,
+        }
     }
 
     /// Sends the notice and the screen: together, or the notice first when it is to stay.
@@ -154,6 +217,7 @@ pub(crate) async fn receive_message<R: Api>(
     loaded: Loaded,
     content: Arc<Content>,
     delivery: Arc<Delivery>,
+    photos: Photos,
 ) -> HandlerResult {
     let Loaded { dialogue, session } = loaded;
     let album = msg.media_group_id().map(|id| id.0.clone());
@@ -164,7 +228,7 @@ pub(crate) async fn receive_message<R: Api>(
     let input = message_input(&msg, &me);
     log::debug!("chat message of kind {}", input_kind(&input));
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply::new((&bot, &delivery), &me, &content, msg.chat.id, pack);
+    let reply = Reply::new((&bot, &delivery, &photos), &me, &content, msg.chat.id, pack);
     let next = reply
         .step_as_new(&session, msg.from.as_ref(), input)
         .await?;
@@ -178,10 +242,11 @@ pub(crate) async fn receive_edited_message<R: Api>(
     loaded: Loaded,
     content: Arc<Content>,
     delivery: Arc<Delivery>,
+    photos: Photos,
 ) -> HandlerResult {
     let Loaded { dialogue, session } = loaded;
     let pack = pack_for(&content, &session, msg.from.as_ref());
-    let reply = Reply::new((&bot, &delivery), &me, &content, msg.chat.id, pack);
+    let reply = Reply::new((&bot, &delivery, &photos), &me, &content, msg.chat.id, pack);
     let next = reply
         .step_as_new(&session, msg.from.as_ref(), Input::Edited)
         .await?;
@@ -195,6 +260,7 @@ pub(crate) async fn receive_callback<R: Api>(
     storage: Arc<SessionStorage>,
     content: Arc<Content>,
     delivery: Arc<Delivery>,
+    photos: Photos,
 ) -> HandlerResult {
     if let Some(tap) = q.data.as_deref().and_then(callback::parse_group) {
         let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
@@ -251,9 +317,21 @@ pub(crate) async fn receive_callback<R: Api>(
     // A tap answered too late ("query is too old", after downtime) is still acted on.
     answer_or_log(delivery.send(Some(chat_id), answer).await);
 
-    let reply = Reply::new((&bot, &delivery), &me, &content, chat_id, pack);
+    let reply = Reply::new((&bot, &delivery, &photos), &me, &content, chat_id, pack);
+    // The picture above the tapped menu, if its screen had one.
+    let before = picture_of(&session.state);
     let menu = match input {
         // The tapped menu is current: edit it in place (questions and answers alike).
+        // A screen with a new picture: the photo, then the menu below it as a new message, and
+        // the old menu's buttons retired (after, so a failed send leaves them usable).
+        Input::Tap(_)
+            if outcome.language.is_none()
+                && Reply::<R>::new_picture(&outcome, before).is_some() =>
+        {
+            let menu = reply.deliver(&outcome, None, before).await?;
+            retire_buttons((&bot, &delivery), chat_id, message_id).await;
+            menu
+        }
         Input::Tap(_) if outcome.language.is_none() => {
             if let Some(screen) = &outcome.screen {
                 let markup = keyboards::keyboard(screen, &me, pack)?;
@@ -265,7 +343,7 @@ pub(crate) async fn receive_callback<R: Api>(
             // A new language: its confirmation and a fresh menu below it, then the old menu's
             // buttons are retired (after, so a failed send leaves them usable).
             let notice = outcome.language.and(outcome.notice.as_deref());
-            let menu = reply.deliver_new(&outcome, notice).await?;
+            let menu = reply.deliver(&outcome, notice, before).await?;
             retire_buttons((&bot, &delivery), chat_id, message_id).await;
             menu
         }
@@ -273,7 +351,7 @@ pub(crate) async fn receive_callback<R: Api>(
         // not pressed again, and show the current question anew.
         _ => {
             retire_buttons((&bot, &delivery), chat_id, message_id).await;
-            reply.deliver_new(&outcome, None).await?
+            reply.deliver(&outcome, None, before).await?
         }
     };
     save(

@@ -5,6 +5,7 @@
 //! Both backends are generic over the stored value; the bot stores [`Session`]s.
 
 pub mod memory;
+pub mod photos;
 pub mod redis;
 
 use std::sync::Arc;
@@ -12,9 +13,11 @@ use std::sync::Arc;
 use teloxide::dispatching::dialogue::Storage;
 
 pub use self::memory::ExpiringStorage;
+pub use self::photos::RedisPhotoCache;
 pub use self::redis::RedisStorage;
 pub use super::metrics::StorageStats;
 use crate::session::{Session, SessionStorage};
+use crate::telegram::photos::{MemoryCache, PhotoCache};
 
 /// The conversation storage the bot runs with (`STORAGE_URL`), and what `/healthz` and
 /// `/metrics` ask of it.
@@ -30,6 +33,15 @@ impl Store {
         match self {
             Self::Memory(storage) => storage.clone().erase(),
             Self::Redis(storage) => Storage::<Session>::erase(storage.clone()),
+        }
+    }
+
+    /// Where the pictures' Telegram ids are kept: in Redis too when the conversations are, so
+    /// instances share one upload per picture.
+    pub fn photo_cache(&self) -> Arc<dyn PhotoCache> {
+        match self {
+            Self::Memory(_) => MemoryCache::new(),
+            Self::Redis(storage) => RedisPhotoCache::new(storage.clone()),
         }
     }
 

@@ -11,8 +11,12 @@
 //!   seconds). Redis forgets expired keys silently; this index is how `/metrics` learns how many
 //!   conversations are active and how many expired.
 //! - `<prefix>:expired`: how many conversations expired, shared by all instances.
+//! - `<prefix>:photo:<picture>:<hash of its PNG>`: the Telegram file id of an uploaded picture,
+//!   so each picture is uploaded once per bot whichever instance sends it first
+//!   ([`RedisStorage::photo_id`]). Plain `GET`/`SET`/`DEL` of a string, apart from the sessions
+//!   and their index; kept for [`PHOTO_TTL`], renewed by every upload.
 //!
-//! Every operation is one Lua script, so the key and the index never disagree, and each reads
+//! Every session operation is one Lua script, so the key and the index never disagree, and each reads
 //! the time from Redis (`TIME`), so instances with skewed clocks agree. Needs Redis 6.2+
 //! (`GETEX`).
 //!
@@ -47,6 +51,10 @@ pub const DEFAULT_PREFIX: &str = "scar-guide";
 /// The longest one storage call may take, reconnecting included. A handler waiting longer
 /// than this would feel like a bot that does not answer.
 pub const CALL_DEADLINE: Duration = Duration::from_secs(3);
+
+/// How long a picture's file id is kept. Telegram keeps ids valid for as long as the bot lives;
+/// the expiry only clears the ids of pictures redrawn since (their key names the old bytes).
+pub const PHOTO_TTL: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
 /// A health check is a yes/no question; a slow answer already means "not healthy".
 const PING_DEADLINE: Duration = Duration::from_secs(1);
@@ -191,6 +199,45 @@ impl RedisStorage {
         let invocation = &invocation;
         self.call(CALL_DEADLINE, |mut connection| async move {
             invocation.invoke_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
+    /// The file id cached for a picture (`key`: [`crate::telegram::photos::Photos::key`]).
+    pub async fn photo_id(&self, key: &str) -> Result<Option<String>, RedisStorageError> {
+        let name = &self.keys.photo(key);
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            ::redis::cmd("GET")
+                .arg(name)
+                .query_async::<Option<String>>(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    /// Keeps a picture's file id for [`PHOTO_TTL`].
+    pub async fn set_photo_id(&self, key: &str, file_id: &str) -> Result<(), RedisStorageError> {
+        let name = &self.keys.photo(key);
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            ::redis::cmd("SET")
+                .arg(name)
+                .arg(file_id)
+                .arg("EX")
+                .arg(PHOTO_TTL.as_secs())
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    /// Drops a picture's file id (Telegram refused it).
+    pub async fn forget_photo_id(&self, key: &str) -> Result<(), RedisStorageError> {
+        let name = &self.keys.photo(key);
+        self.call(CALL_DEADLINE, |mut connection| async move {
+            ::redis::cmd("DEL")
+                .arg(name)
+                .query_async::<()>(&mut connection)
+                .await
         })
         .await
     }

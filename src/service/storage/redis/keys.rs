@@ -24,6 +24,11 @@ impl Keys {
         format!("{}:session:{}", self.prefix, chat_id.0)
     }
 
+    /// A picture's Telegram file id; `key` names the picture and a hash of its bytes.
+    pub(super) fn photo(&self, key: &str) -> String {
+        format!("{}:photo:{key}", self.prefix)
+    }
+
     /// The keys every per-chat script takes, in the order `PRELUDE` expects.
     pub(super) fn add(&self, invocation: &mut ::redis::ScriptInvocation<'_>, chat_id: ChatId) {
         invocation
