@@ -326,3 +326,47 @@ fn the_console_says_where_the_png_is_and_writes_it() {
         "the raised check was not reached"
     );
 }
+
+#[tokio::test]
+async fn instances_share_picture_ids_through_redis_beside_the_sessions() {
+    use scar_guide::config::RedisUrl;
+    use scar_guide::service::storage::{RedisPhotoCache, RedisStorage};
+    use scar_guide::telegram::photos::PhotoCache;
+
+    let Some(mut server) = crate::redis::redis_server() else {
+        return;
+    };
+    let url = RedisUrl::parse(&server.url()).expect("a valid Redis URL");
+    let hour = std::time::Duration::from_secs(3600);
+    let first = RedisStorage::with_prefix(&url, hour, "photos");
+    let second = RedisStorage::with_prefix(&url, hour, "photos");
+    let (a, b) = (
+        RedisPhotoCache::new(first.clone()),
+        RedisPhotoCache::new(second),
+    );
+    let key = Photos::in_memory().key(Picture::Dents).to_owned();
+    assert_eq!(b.get(&key).await, None);
+    a.put(&key, "file-id-1").await;
+    assert_eq!(b.get(&key).await.as_deref(), Some("file-id-1"), "shared");
+    let stored: Option<String> = redis::cmd("GET")
+        .arg(format!("photos:photo:{key}"))
+        .query(&mut server.raw())
+        .expect("GET");
+    assert_eq!(stored.as_deref(), Some("file-id-1"));
+    // The sessions' index does not count it.
+    assert_eq!(first.stats().await.expect("stats").active, 0);
+    // A refused id is dropped for every instance.
+    b.forget(&key).await;
+    let fresh = RedisPhotoCache::new(first.clone());
+    assert_eq!(fresh.get(&key).await, None);
+    // Redis away is a cache miss, not an error: the picture is uploaded once more.
+    server.kill();
+    let after = RedisPhotoCache::new(first);
+    assert_eq!(after.get(&key).await, None);
+    after.put(&key, "file-id-2").await;
+    assert_eq!(
+        after.get(&key).await.as_deref(),
+        Some("file-id-2"),
+        "kept in memory"
+    );
+}

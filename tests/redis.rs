@@ -168,7 +168,7 @@ impl RedisServer {
     }
 
     /// A plain connection for looking at the keys directly.
-    fn raw(&self) -> redis::Connection {
+    pub(crate) fn raw(&self) -> redis::Connection {
         redis::Client::open(self.url())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
             .expect("a raw connection to redis-server")
