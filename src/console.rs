@@ -68,6 +68,9 @@ fn print_outcome(
 ) -> io::Result<()> {
     let rule = "─".repeat(RULE_WIDTH);
     writeln!(output, "{rule}")?;
+    if let Some(keep) = &outcome.keep {
+        writeln!(output, "{}\n{rule}", html::to_plain(keep))?;
+    }
     if let Some(notice) = &outcome.notice {
         writeln!(output, "{}\n", html::to_plain(notice))?;
     }

@@ -9,6 +9,7 @@ mod binary;
 mod console;
 mod content;
 mod deep_links;
+mod doctor_summary;
 mod groups;
 mod inline;
 mod languages;

@@ -669,9 +669,27 @@ fn validate_language(
         ("settings.question", &ui.settings.question),
         ("settings.changed", &ui.settings.changed),
         ("group.intro", &ui.group.intro),
+        ("doctor_summary.title", &ui.doctor_summary.title),
+        ("doctor_summary.picked", &ui.doctor_summary.picked),
+        ("doctor_summary.checked", &ui.doctor_summary.checked),
+        ("doctor_summary.answers", &ui.doctor_summary.answers),
+        ("doctor_summary.unsure", &ui.doctor_summary.unsure),
+        ("doctor_summary.ask", &ui.doctor_summary.ask),
+        (
+            "doctor_summary.ask_treatments",
+            &ui.doctor_summary.ask_treatments,
+        ),
+        (
+            "doctor_summary.ask_sessions",
+            &ui.doctor_summary.ask_sessions,
+        ),
+        ("doctor_summary.ask_cost", &ui.doctor_summary.ask_cost),
+        ("doctor_summary.tell", &ui.doctor_summary.tell),
+        ("doctor_summary.footer", &ui.doctor_summary.footer),
     ] {
         c.text(f, item, text)?;
     }
+    c.label(f, "doctor_summary.button", &ui.doctor_summary.button)?;
     // Plain texts with Telegram's own limits: the profile, pop-ups and the share summary.
     for (item, text, max) in [
         ("profile.description", &ui.profile.description, 512),

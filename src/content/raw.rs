@@ -98,6 +98,37 @@ pub struct Ui {
     pub profile: ProfileText,
     /// Words that work like the navigation buttons when typed.
     pub keywords: NavKeywords,
+    /// The summary to bring to a dermatologist.
+    pub doctor_summary: DoctorSummaryText,
+}
+
+/// The summary for the dermatologist: one forwardable message of what was found and asked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorSummaryText {
+    /// The button under an identification's answer (plain, ≤ 40 characters).
+    pub button: String,
+    pub title: String,
+    /// Before the kinds when they were ticked.
+    pub picked: String,
+    /// Before the kinds when the mirror self-checks found them.
+    pub checked: String,
+    /// Heading of the follow-up answers (only those asked).
+    pub answers: String,
+    /// Said after an answer given as "Not sure" (counted as yes).
+    pub unsure: String,
+    /// Heading of what to ask the clinic.
+    pub ask: String,
+    /// Which of the treatments suits the marks.
+    pub ask_treatments: String,
+    /// Sessions and downtime.
+    pub ask_sessions: String,
+    /// Cost: scar treatment is usually self-pay.
+    pub ask_cost: String,
+    /// Heading of the cautions to tell the clinic.
+    pub tell: String,
+    /// The last line: general information, not a diagnosis.
+    pub footer: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -220,6 +220,8 @@ pub enum Action {
     Language(LanguageCode),
     /// Open a part of the answer on screen (details, sources).
     Show(View),
+    /// Send the summary to bring to a dermatologist, a message of its own.
+    ForDoctor,
     Back,
     StartOver,
 }
@@ -357,6 +359,9 @@ pub struct Outcome {
     /// not a hint about the question: Telegram sends it as its own message, so editing the
     /// menu on the next tap does not erase it.
     pub lasting: bool,
+    /// A message of its own to keep and forward (the summary for the dermatologist), sent
+    /// before the screen; the screen itself stays where it is.
+    pub keep: Option<String>,
 }
 
 impl Outcome {
@@ -401,6 +406,7 @@ impl<'a> Conversation<'a> {
                 screen: None,
                 language: None,
                 lasting: true,
+                keep: None,
             },
             Input::Open(link) => Outcome {
                 notice: Some(self.greeting()),
@@ -463,6 +469,7 @@ impl<'a> Conversation<'a> {
             screen: Some(screen),
             language: None,
             lasting: false,
+            keep: None,
         }
     }
 
@@ -477,6 +484,17 @@ impl<'a> Conversation<'a> {
             (_, Action::Show(view)) if self.views_on(state).contains(&view) => {
                 Some(self.show(with_view(state, view), None))
             }
+            (
+                State::Results {
+                    marks,
+                    answers,
+                    view: View::Summary,
+                },
+                Action::ForDoctor,
+            ) if !marks.kinds().is_empty() => Some(Outcome {
+                keep: Some(self.doctor_summary(marks, answers)),
+                ..self.show(state.clone(), None)
+            }),
             (_, Action::Topic(topic)) if self.topics_on(state).contains(&topic) => {
                 Some(self.receive_topic(topic))
             }

@@ -174,7 +174,7 @@ impl Conversation<'_> {
                 (
                     format!(
                         "{}\n<i>{}</i>",
-                        ui.treatments_question, self.pack.safety.setting.short
+                        ui.treatments_question, self.pack.safety.setting.text
                     ),
                     rows,
                 )
@@ -272,6 +272,18 @@ impl Conversation<'_> {
         rows.extend(details.chunks(per_row).map(<[Button]>::to_vec));
         if views.contains(&View::Sources) {
             rows.push(vec![self.button(&b.sources, Action::Show(View::Sources))]);
+        }
+        // An identification that found something can be summed up for the dermatologist.
+        if let State::Results {
+            marks,
+            view: View::Summary,
+            ..
+        } = state
+            && !marks.kinds().is_empty()
+        {
+            rows.push(vec![
+                self.button(&self.pack.ui.doctor_summary.button, Action::ForDoctor),
+            ]);
         }
         rows.extend(self.topic_rows(&self.topics_on(state)));
         Some((text, rows, link))
@@ -620,6 +632,61 @@ impl Conversation<'_> {
             .chain(s.lump_shapes.values().flat_map(|sh| &sh.sources))
             .map(String::as_str)
             .collect()
+    }
+
+    /// One compact message to bring to a dermatologist: the kinds found and how, the answers
+    /// given (only the questions asked), what to ask the clinic, the cautions to tell it, and
+    /// that this is general information. Built from the conversation alone: nothing is kept.
+    pub fn doctor_summary(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> String {
+        let d = &self.pack.ui.doctor_summary;
+        let b = &self.pack.ui.buttons;
+        let kinds = marks.kinds();
+        let how = match marks {
+            Marks::Picked(_) => &d.picked,
+            Marks::Checked(_) => &d.checked,
+        };
+        let names: Vec<String> = kinds.iter().map(|k| self.kind_name(*k, marks)).collect();
+        let mut out = format!("<b>{}</b>", d.title);
+        let _ = write!(
+            out,
+            "\n\n{}",
+            self.labelled(how, &self.joined(names.iter().map(String::as_str)))
+        );
+        if !answers.is_empty() {
+            let lines = answers.iter().map(|(q, yes)| {
+                let answer = if *yes { &b.yes } else { &b.no };
+                format!("{} — {answer}", self.pack.follow_ups.get(*q).question)
+            });
+            let _ = write!(
+                out,
+                "\n\n<b>{}</b>\n{}\n<i>{}</i>",
+                d.answers,
+                Self::bullets(lines),
+                d.unsure
+            );
+        }
+        let treatments = kinds.iter().map(|k| {
+            self.labelled(
+                &self.pack.scars.get(*k).short,
+                &self.treatment_names(self.kind_treatments(*k, marks)),
+            )
+        });
+        // The treatments the guide names, one line per kind under the first question.
+        let mut first = d.ask_treatments.clone();
+        for t in treatments {
+            let _ = write!(first, "\n   ◦ {t}");
+        }
+        let ask = [first, d.ask_sessions.clone(), d.ask_cost.clone()];
+        self.section(&mut out, &d.ask, &Self::bullets(ask));
+        let notes = self.results_notes(&kinds, answers);
+        let mut tell: Vec<&str> = Vec::new();
+        if answers.contains(&(FollowUp::RedFlag, true)) {
+            tell.push(&self.pack.ui.results.red_flag_text);
+        }
+        tell.extend(notes.iter().map(|n| n.short.as_str()));
+        self.section(&mut out, &d.tell, &Self::bullets(tell));
+        let _ = write!(out, "\n\n<i>{}</i>", d.footer);
+        out
     }
 
     fn results_sources(&self, marks: &Marks, answers: &[(FollowUp, bool)]) -> String {

@@ -226,6 +226,21 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
                     "shorten the texts this screen shows",
                 ));
             }
+            // The summary for the dermatologist, a message of its own from an answer's summary.
+            if is_summary
+                && let Some(kept) = conv.step(state, Input::Tap(Action::ForDoctor)).keep
+                && html::telegram_len(&kept) > MAX_MESSAGE
+            {
+                problems.push(problem(
+                    &pack.code,
+                    &format!("the summary for the dermatologist from {name}"),
+                    format!(
+                        "{} characters, over {MAX_MESSAGE}",
+                        html::telegram_len(&kept)
+                    ),
+                    "shorten ui.toml [doctor_summary] or the texts it repeats",
+                ));
+            }
             if len > TELEGRAM_MAX_MESSAGE {
                 problems.push(problem(
                     &pack.code,

@@ -36,6 +36,7 @@ pub fn encode(action: Action) -> String {
         Action::Show(View::Details(Detail::Scar(k))) => format!("show:scar:{}", k.key()),
         Action::Show(View::Details(Detail::Habit(h))) => format!("show:habit:{}", h.key()),
         Action::Show(View::Details(Detail::More)) => "show:more".to_owned(),
+        Action::ForDoctor => "doc".to_owned(),
         Action::Acne(a) => format!("acne:{}", a.key()),
         Action::Treatment(t) => format!("tr:{}", t.key()),
         Action::Language(code) => format!("lang:{}", code.as_str()),
@@ -67,6 +68,7 @@ pub fn parse(data: &str) -> Option<Action> {
         ("ans", Some(k), Some("n")) => Action::Answer(k.parse::<FollowUp>().ok()?, false),
         ("ans", Some(k), Some("u")) => Action::Unsure(k.parse::<FollowUp>().ok()?),
         ("show", Some("sum"), None) => Action::Show(View::Summary),
+        ("doc", None, None) => Action::ForDoctor,
         ("show", Some("src"), None) => Action::Show(View::Sources),
         ("show", Some("more"), None) => Action::Show(View::Details(Detail::More)),
         ("show", Some("scar"), Some(k)) => {
@@ -118,6 +120,7 @@ pub fn all_actions() -> Vec<Action> {
         Action::NotSure,
         Action::Back,
         Action::StartOver,
+        Action::ForDoctor,
     ];
     all.extend(Topic::all().map(Action::Topic));
     all.extend(ScarKind::all().map(Action::Toggle));

@@ -20,7 +20,9 @@ pub fn keyboard(screen: &Screen, me: &Me, pack: &Pack) -> Result<InlineKeyboardM
         .iter()
         .map(|row| {
             row.iter()
-                .map(|b| InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action)))
+                .map(|b| {
+                    InlineKeyboardButton::callback(b.label.clone(), callback::encode(b.action))
+                })
                 .collect()
         })
         .collect();

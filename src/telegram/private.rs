@@ -148,6 +148,16 @@ impl<'a, R: Api> Reply<'a, R> {
         }
     }
 
+    /// Sends a message to keep: no buttons, so it can be forwarded as it is.
+    async fn send_kept(&self, text: &str) -> Result<(), HandlerError> {
+        let request = self
+            .bot
+            .send_message(self.chat_id, text)
+            .parse_mode(ParseMode::Html);
+        self.delivery.send(Some(self.chat_id), request).await?;
+        Ok(())
+    }
+
     /// Sends the notice and the screen: together, or the notice first when it is to stay.
     async fn deliver_new(
         &self,
@@ -159,6 +169,9 @@ impl<'a, R: Api> Reply<'a, R> {
             Some(code) => self.content.pack(Some(code.as_str())),
             None => self.pack,
         };
+        if let Some(keep) = &outcome.keep {
+            self.send_kept(keep).await?;
+        }
         let notice = match notice {
             // Information to keep gets its own message; the menu below it is edited freely.
             Some(n) if outcome.lasting && outcome.screen.is_some() => {
@@ -322,6 +335,14 @@ pub(crate) async fn receive_callback<R: Api>(
     let before = picture_of(&session.state);
     let menu = match input {
         // The tapped menu is current: edit it in place (questions and answers alike).
+        // A message to keep (the summary for the dermatologist) is its own message below;
+        // the menu above it stays as it is.
+        Input::Tap(_) if outcome.keep.is_some() => {
+            if let Some(keep) = &outcome.keep {
+                reply.send_kept(keep).await?;
+            }
+            Some(message_id)
+        }
         // A screen with a new picture: the photo, then the menu below it as a new message, and
         // the old menu's buttons retired (after, so a failed send leaves them usable).
         Input::Tap(_)
