@@ -166,9 +166,52 @@ fn service(c: &mut Criterion) {
     });
 }
 
+/// The pictures: rendering one (done once per picture at start-up, so this is start-up cost)
+/// and a cached send, the path every chat after the first takes: a cache lookup and a sendPhoto
+/// by file_id (here to a sender that answers at once, so only the bot's own work is measured).
+/// Goals: a render well under a second, a cached send well under 10 µs.
+fn pictures(c: &mut Criterion) {
+    use scar_guide::pictures::{Picture, Pictures, render};
+    use scar_guide::telegram::photos::{MemoryCache, PhotoSender, Photos, Sent};
+    use std::sync::Arc;
+    use teloxide::types::InputFile;
+
+    struct Instant;
+    impl PhotoSender for Instant {
+        async fn send_photo(
+            &self,
+            _photo: InputFile,
+            _caption: &str,
+        ) -> Result<Option<String>, teloxide::RequestError> {
+            Ok(Some("file-id".to_owned()))
+        }
+    }
+
+    let mut group = c.benchmark_group("pictures");
+    group.sample_size(10);
+    group.bench_function("render the dents picture to PNG", |b| {
+        b.iter(|| black_box(render(Picture::Dents)))
+    });
+    group.finish();
+
+    let pictures = Arc::new(Pictures::render_all().expect("the pictures render"));
+    let photos = Photos::new(pictures, MemoryCache::new());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let first = runtime.block_on(photos.send(&Instant, Picture::Dents, "caption"));
+    assert_eq!(first, Sent::Uploaded, "the first send uploads");
+    c.bench_function("pictures: a cached send (file_id reused)", |b| {
+        b.iter(|| {
+            let sent = runtime.block_on(photos.send(&Instant, Picture::Dents, "caption"));
+            assert_eq!(sent, Sent::Reused);
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = steps, storage, service
+    targets = steps, storage, service, pictures
 }
 criterion_main!(benches);
