@@ -29,16 +29,21 @@
 //! ```
 
 mod command;
+mod input;
 mod picture;
 mod render;
 mod search;
+mod state;
 mod typed;
 pub mod walk;
 
 pub use crate::content::text::{mentions, normalize};
 pub use command::Command;
+pub use input::{Action, Input, LanguageCode};
 pub use picture::picture_of;
 pub use search::{MAX_SEARCH_RESULTS, MAX_SUMMARY_CHARS, card_links};
+pub use state::{Checks, Detail, Marks, State, View, view_of};
+pub(crate) use state::{link_state, with_view};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,277 +53,6 @@ use crate::knowledge::{
     RaisedAnswer, ScarKind, Topic, Treatment,
 };
 use crate::pictures::Picture;
-
-/// Where a chat is in the conversation. Each variant carries exactly the answers so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum State {
-    /// No conversation yet, or it was forgotten.
-    #[default]
-    Idle,
-    MainMenu,
-    /// "What do your marks look like?" with the kinds ticked so far.
-    Identify {
-        picked: Vec<ScarKind>,
-    },
-    /// The mirror self-checks; the current check is the first one unanswered.
-    SelfCheck {
-        checks: Checks,
-    },
-    /// The follow-up questions; the current one is the first of [`FollowUp::for_kinds`] unanswered.
-    FollowUps {
-        marks: Marks,
-        answers: Vec<(FollowUp, bool)>,
-    },
-    /// The answer for the marks found: a summary, or one of its details.
-    Results {
-        marks: Marks,
-        answers: Vec<(FollowUp, bool)>,
-        #[serde(default)]
-        view: View,
-    },
-    /// "Which acne do you have now?"
-    Prevent,
-    /// The prevention answer for one acne kind.
-    PreventAdvice {
-        acne: AcneKind,
-        #[serde(default)]
-        view: View,
-    },
-    /// The daily-care answer.
-    Care {
-        #[serde(default)]
-        view: View,
-    },
-    /// "Which treatment would you like explained?"
-    Treatments,
-    /// One treatment explained; Back returns to the list.
-    TreatmentInfo {
-        treatment: Treatment,
-        #[serde(default)]
-        view: View,
-    },
-    /// `/settings`: "Which language should I use?", then back to where the person was.
-    Settings {
-        then: Box<State>,
-    },
-}
-
-/// Which part of an answer is on screen. Every answer opens on its summary (one phone screen);
-/// the details and the sources are one tap away, edited into the same message, and Back
-/// returns to the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum View {
-    #[default]
-    Summary,
-    Details(Detail),
-    Sources,
-}
-
-/// A part of an answer with details of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Detail {
-    /// One scar kind of an identification.
-    Scar(ScarKind),
-    /// One daily-care habit.
-    Habit(CareHabit),
-    /// The rest of an answer that is one part (an acne kind).
-    More,
-}
-
-/// How the scar kinds were found: ticked directly, or through the self-checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Marks {
-    Picked(Vec<ScarKind>),
-    Checked(Checks),
-}
-
-/// Answers to the three mirror self-checks, in the order they are asked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checks {
-    pub flat: Option<FlatAnswer>,
-    pub dents: Option<DentsAnswer>,
-    pub raised: Option<RaisedAnswer>,
-}
-
-impl Checks {
-    /// The scar kinds the answers point to, in menu order.
-    pub fn kinds(&self) -> Vec<ScarKind> {
-        let mut kinds = Vec::new();
-        match self.flat {
-            Some(FlatAnswer::Fades) => kinds.push(ScarKind::Redness),
-            Some(FlatAnswer::Stays) => kinds.push(ScarKind::Pigmentation),
-            Some(FlatAnswer::Both) => kinds.extend([ScarKind::Redness, ScarKind::Pigmentation]),
-            Some(FlatAnswer::NoFlat) | None => {}
-        }
-        if self.dent_shape().is_some() {
-            kinds.push(ScarKind::Dents);
-        }
-        if self.lump_shape().is_some() {
-            kinds.push(ScarKind::Lumps);
-        }
-        kinds
-    }
-
-    pub fn dent_shape(&self) -> Option<DentShape> {
-        match self.dents? {
-            DentsAnswer::Icepick => Some(DentShape::Icepick),
-            DentsAnswer::Boxcar => Some(DentShape::Boxcar),
-            DentsAnswer::Rolling => Some(DentShape::Rolling),
-            DentsAnswer::NoDents => None,
-        }
-    }
-
-    pub fn lump_shape(&self) -> Option<LumpShape> {
-        match self.raised? {
-            RaisedAnswer::Within => Some(LumpShape::Raised),
-            RaisedAnswer::Beyond => Some(LumpShape::Keloid),
-            RaisedAnswer::NoRaised => None,
-        }
-    }
-
-    /// Clears the last answer given, for Back. Returns false when there was none.
-    fn undo_last(&mut self) -> bool {
-        if self.raised.take().is_some() || self.dents.take().is_some() {
-            return true;
-        }
-        self.flat.take().is_some()
-    }
-}
-
-impl Marks {
-    pub fn kinds(&self) -> Vec<ScarKind> {
-        match self {
-            Self::Picked(kinds) => ScarKind::all().filter(|k| kinds.contains(k)).collect(),
-            Self::Checked(checks) => checks.kinds(),
-        }
-    }
-
-    fn checks(&self) -> Option<&Checks> {
-        match self {
-            Self::Checked(c) => Some(c),
-            Self::Picked(_) => None,
-        }
-    }
-}
-
-/// What a button does. Telegram encodes it as callback data, the console as a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Topic(Topic),
-    Toggle(ScarKind),
-    Done,
-    NotSure,
-    Flat(FlatAnswer),
-    Dents(DentsAnswer),
-    Raised(RaisedAnswer),
-    Answer(FollowUp, bool),
-    /// "Not sure" to a follow-up: counted as yes, the safe answer, and said so.
-    Unsure(FollowUp),
-    Acne(AcneKind),
-    Treatment(Treatment),
-    /// Choose the language with this code (`/settings`).
-    Language(LanguageCode),
-    /// Open a part of the answer on screen (details, sources).
-    Show(View),
-    /// Send the summary to bring to a dermatologist, a message of its own.
-    ForDoctor,
-    Back,
-    StartOver,
-}
-
-/// A language code as a `Copy` value, so actions stay `Copy` and callback data stays short.
-/// Only lower-case ASCII letters, digits and '-', 2 to 8 of them ("en", "ja", "pt-br").
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LanguageCode {
-    bytes: [u8; 8],
-    len: u8,
-}
-
-impl LanguageCode {
-    pub fn parse(code: &str) -> Option<Self> {
-        let valid = (2..=8).contains(&code.len())
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid {
-            return None;
-        }
-        let mut bytes = [0; 8];
-        bytes[..code.len()].copy_from_slice(code.as_bytes());
-        Some(Self {
-            bytes,
-            len: code.len() as u8,
-        })
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII was ever stored, so this cannot fail; an empty code would be refused later.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Debug for LanguageCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LanguageCode({})", self.as_str())
-    }
-}
-
-/// Something a person did, as the conversation sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// `/start`, or `/start` with a payload that names no topic.
-    Start,
-    /// `/start <payload>` from a deep link: open that topic directly.
-    Open(Link),
-    /// `/settings`: choose the language.
-    Settings,
-    Help,
-    /// `/cancel`: back to the main menu.
-    Cancel,
-    Privacy,
-    /// `/forget`: erase the state now.
-    Forget,
-    /// A command the bot does not have.
-    UnknownCommand,
-    /// A button on the current menu.
-    Tap(Action),
-    /// A button on a menu that is no longer current, or after the state expired.
-    Stale,
-    /// Callback data that does not parse: forged or from another version.
-    Forged,
-    /// Typed text.
-    Text(String),
-    /// A photo, sticker, voice message, document or anything else that is not text.
-    Media,
-    /// An edit of an earlier message.
-    Edited,
-}
-
-impl Input {
-    /// A command by name (without the slash or `@bot`) and its argument. Every face parses
-    /// commands here, so `/start redness`, `/redness` and a `t.me/<bot>?start=redness` link all
-    /// open the same topic. `None` for a name the bot does not have.
-    pub fn command(name: &str, argument: &str) -> Option<Self> {
-        let input = match Command::parse(name) {
-            Some(Command::Start) => Link::parse(argument.trim()).map_or(Self::Start, Self::Open),
-            Some(Command::Help) => Self::Help,
-            Some(Command::Cancel) => Self::Cancel,
-            Some(Command::Privacy) => Self::Privacy,
-            Some(Command::Forget) => Self::Forget,
-            Some(Command::Settings) => Self::Settings,
-            // Topic commands: each link payload is also a command ("/redness", "/care").
-            None => Self::Open(Link::parse(&name.to_ascii_lowercase())?),
-        };
-        Some(input)
-    }
-
-    /// Typed text that starts with '/': the command, or [`Input::UnknownCommand`].
-    pub fn from_command_line(line: &str) -> Self {
-        let line = line.trim().trim_start_matches('/');
-        let (name, argument) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        Self::command(name, argument).unwrap_or(Self::UnknownCommand)
-    }
-}
 
 /// One button of a [`Screen`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -676,57 +410,6 @@ impl<'a> Conversation<'a> {
         let mut views: Vec<View> = details.into_iter().map(View::Details).collect();
         views.push(View::Sources);
         views
-    }
-}
-
-/// The state a link opens, as if reached through the menus.
-pub(crate) fn link_state(link: Link) -> State {
-    match link {
-        Link::Scar(kind) => State::Results {
-            marks: Marks::Picked(vec![kind]),
-            answers: Vec::new(),
-            view: View::Summary,
-        },
-        Link::NotSure => State::SelfCheck {
-            checks: Checks::default(),
-        },
-        Link::Prevent => State::Prevent,
-        Link::Acne(acne) => State::PreventAdvice {
-            acne,
-            view: View::Summary,
-        },
-        Link::Care => State::Care {
-            view: View::Summary,
-        },
-        Link::Treatments => State::Treatments,
-        Link::Treatment(treatment) => State::TreatmentInfo {
-            treatment,
-            view: View::Summary,
-        },
-    }
-}
-
-/// The same answer with another part on screen; questions have no parts.
-pub(crate) fn with_view(state: &State, view: View) -> State {
-    let mut state = state.clone();
-    match &mut state {
-        State::Results { view: v, .. }
-        | State::PreventAdvice { view: v, .. }
-        | State::Care { view: v }
-        | State::TreatmentInfo { view: v, .. } => *v = view,
-        _ => {}
-    }
-    state
-}
-
-/// The part of the answer on screen, if the state is an answer.
-pub fn view_of(state: &State) -> Option<View> {
-    match state {
-        State::Results { view, .. }
-        | State::PreventAdvice { view, .. }
-        | State::Care { view }
-        | State::TreatmentInfo { view, .. } => Some(*view),
-        _ => None,
     }
 }
 
