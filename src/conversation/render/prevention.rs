@@ -25,11 +25,14 @@ impl Conversation<'_> {
         if let Some(first) = a.measures.first() {
             let _ = write!(out, "\n\n{}", self.labelled(&h.measures, first));
         }
-        let _ = write!(
-            out,
-            "\n{}",
-            self.plain_labelled(&h.clinic_only, &self.treatment_names(&facts.treatments))
-        );
+        // Purple acne: the guide names no treatment for it in particular (the doctor decides).
+        if !facts.treatments.is_empty() {
+            let _ = write!(
+                out,
+                "\n{}",
+                self.plain_labelled(&h.clinic_only, &self.treatment_names(&facts.treatments))
+            );
+        }
         // A peel or laser named on the first screen carries its caution there too.
         if self.needs_darker_skin_note(&facts.treatments) {
             let _ = write!(out, "\n⚠️ {}", self.pack.safety.darker_skin.short);

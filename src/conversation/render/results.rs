@@ -228,12 +228,12 @@ impl Conversation<'_> {
         self.section(&mut out, &h.clinic, &body);
         self.section(&mut out, &h.salon, &s.salon);
         self.section(&mut out, &h.doctor, &s.doctor);
+        // The signs as a list, as on the acne pages: a run of clauses reads as one sentence.
         let _ = write!(
             out,
-            "\n⚠️ {}{}{}",
+            "\n\n⚠️ <b>{}</b>\n{}",
             safety.red_flags.title,
-            self.pack.ui.card.label_separator,
-            self.joined(safety.red_flags.scar.iter().map(String::as_str))
+            Self::bullets(&safety.red_flags.scar)
         );
         out
     }
