@@ -10,6 +10,7 @@ mod console;
 mod content;
 mod deep_links;
 mod doctor_summary;
+mod fuzz;
 mod groups;
 mod inline;
 mod languages;

@@ -193,63 +193,26 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
             let plain = html::to_plain(&screen.text);
             let first = plain.lines().next().unwrap_or_default();
             let name = format!("{} «{first}»", describe(state));
-            let len = html::telegram_len(&screen.text);
-            if let Err(p) = html::check(&screen.text) {
-                problems.push(problem(&pack.code, &name, p, "fix the HTML of its texts"));
-            }
-            let is_summary = view_of(state) == Some(View::Summary);
-            if is_summary && len > MAX_FIRST_SCREEN {
-                problems.push(problem(
-                    &pack.code,
-                    &name,
-                    format!("the answer's first screen is {len} characters, over {MAX_FIRST_SCREEN}"),
-                    "shorten the summary lines it shows (scars.toml short/summary/home_first/doctor_short, acne.toml risk/measures[0]/doctor, care.toml short, safety.toml *.short)",
-                ));
-            }
             // A question or an answer's summary is sent with a hint above it after unexpected
             // input (a photo, nonsense, an edit); a detail or the sources give way to the
             // summary then (`Conversation::remind`), so they carry no hint.
             let carries_hint = view_of(state).is_none_or(|v| v == View::Summary);
-            let with_hint = if carries_hint {
-                len + longest_hint + 2
-            } else {
-                len
-            };
-            if len > MAX_MESSAGE || with_hint > MAX_MESSAGE {
-                problems.push(problem(
-                    &pack.code,
-                    &name,
-                    format!(
-                        "a message of {} characters, over {MAX_MESSAGE}",
-                        len.max(with_hint)
-                    ),
-                    "shorten the texts this screen shows",
-                ));
+            let hint = if carries_hint { longest_hint } else { 0 };
+            for (p, fix) in screen_problems(state, &screen.text, hint) {
+                problems.push(problem(&pack.code, &name, p, fix));
             }
             // The summary for the dermatologist, a message of its own from an answer's summary.
-            if is_summary
+            if view_of(state) == Some(View::Summary)
                 && let Some(kept) = conv.step(state, Input::Tap(Action::ForDoctor)).keep
-                && html::telegram_len(&kept) > MAX_MESSAGE
             {
-                problems.push(problem(
-                    &pack.code,
-                    &format!("the summary for the dermatologist from {name}"),
-                    format!(
-                        "{} characters, over {MAX_MESSAGE}",
-                        html::telegram_len(&kept)
-                    ),
-                    "shorten ui.toml [doctor_summary] or the texts it repeats",
-                ));
-            }
-            if len > TELEGRAM_MAX_MESSAGE {
-                problems.push(problem(
-                    &pack.code,
-                    &name,
-                    format!(
-                        "{len} characters: Telegram refuses messages over {TELEGRAM_MAX_MESSAGE}"
-                    ),
-                    "shorten the texts this screen shows",
-                ));
+                for (p, _) in message_problems(&kept, 0) {
+                    problems.push(problem(
+                        &pack.code,
+                        &format!("the summary for the dermatologist from {name}"),
+                        p,
+                        "shorten ui.toml [doctor_summary] or the texts it repeats",
+                    ));
+                }
             }
         }
         for link in Link::all().filter(|l| l.is_card()) {
@@ -266,6 +229,48 @@ pub fn check_limits(content: &Content) -> Vec<ContentError> {
                 ));
             }
         }
+    }
+    problems
+}
+
+/// What is wrong with the screen shown for `state` (its text `text`), sent with a hint of
+/// `hint` characters above it (0 for none), each problem with the fix to suggest: the first
+/// screen of an answer over [`MAX_FIRST_SCREEN`], and what [`message_problems`] finds.
+/// The walk checks every screen with the longest hint; the fuzz tests check what one step shows.
+pub fn screen_problems(state: &State, text: &str, hint: usize) -> Vec<(String, &'static str)> {
+    let mut problems = Vec::new();
+    let len = html::telegram_len(text);
+    if view_of(state) == Some(View::Summary) && len > MAX_FIRST_SCREEN {
+        problems.push((
+            format!("the answer's first screen is {len} characters, over {MAX_FIRST_SCREEN}"),
+            "shorten the summary lines it shows (scars.toml short/summary/home_first/doctor_short, acne.toml risk/measures[0]/doctor, care.toml short, safety.toml *.short)",
+        ));
+    }
+    problems.extend(message_problems(text, hint));
+    problems
+}
+
+/// What is wrong with one message the bot sends (Telegram HTML), with a hint of `hint`
+/// characters glued above it (0 for none): HTML Telegram would refuse, over [`MAX_MESSAGE`]
+/// with the hint, over Telegram's [`TELEGRAM_MAX_MESSAGE`].
+pub fn message_problems(text: &str, hint: usize) -> Vec<(String, &'static str)> {
+    let mut problems = Vec::new();
+    if let Err(p) = html::check(text) {
+        problems.push((p, "fix the HTML of its texts"));
+    }
+    let len = html::telegram_len(text);
+    let with_hint = if hint > 0 { len + hint + 2 } else { len };
+    if with_hint > MAX_MESSAGE {
+        problems.push((
+            format!("a message of {with_hint} characters, over {MAX_MESSAGE}"),
+            "shorten the texts this screen shows",
+        ));
+    }
+    if len > TELEGRAM_MAX_MESSAGE {
+        problems.push((
+            format!("{len} characters: Telegram refuses messages over {TELEGRAM_MAX_MESSAGE}"),
+            "shorten the texts this screen shows",
+        ));
     }
     problems
 }

@@ -1,0 +1,1 @@
+//! Random updates through the real handler tree on the mock Bot API.
