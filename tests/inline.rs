@@ -83,7 +83,7 @@ async fn ask(query: &str) -> Value {
     ask_as(query, 4242, Some("en")).await
 }
 
-async fn ask_as(query: &str, user_id: u64, language: Option<&str>) -> Value {
+pub(crate) async fn ask_as(query: &str, user_id: u64, language: Option<&str>) -> Value {
     let api = inline_api(Answer::Ok);
     let result = dispatch(&api, inline_query(query, user_id, language)).await;
     assert!(result.is_ok(), "the answer was refused: {result:?}");
@@ -104,7 +104,7 @@ fn result_links(answer: &Value) -> Vec<Link> {
         .collect()
 }
 
-fn results(answer: &Value) -> &[Value] {
+pub(crate) fn results(answer: &Value) -> &[Value] {
     answer["results"].as_array().expect("a results array")
 }
 
