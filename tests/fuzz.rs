@@ -9,8 +9,8 @@
 //!   private and group messages, edits, callback queries with random data, inline queries.
 //!
 //! `cargo test` runs a bounded version in a few seconds. The long run is
-//! `FUZZ_CASES=1000 FUZZ_HANDLER_CASES=20 cargo test --test main fuzz -- --nocapture`
-//! (over 100,000 core steps); the number of steps is printed either way.
+//! `FUZZ_CASES=1000 FUZZ_HANDLER_CASES=10 cargo test --test main fuzz:: -- --nocapture`
+//! (about 114,000 core steps, 200 updates); the number of steps is printed either way.
 //!
 //! [`Conversation::step`]: scar_guide::conversation::Conversation::step
 
