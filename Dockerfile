@@ -42,7 +42,10 @@ COPY --from=build /usr/local/bin/scar-guide /usr/local/bin/scar-guide
 
 # Inside a container the webhook server must listen on all interfaces to be reachable. Used only
 # in webhook mode (WEBHOOK_URL set). In polling mode nothing listens unless METRICS_ADDR is set,
-# e.g. -e METRICS_ADDR=0.0.0.0:8080.
+# e.g. -e METRICS_ADDR=0.0.0.0:8080. Publish the ports on the host's loopback only
+# (-p 127.0.0.1:8080:8080): the reverse proxy on the host forwards the webhook path alone, and
+# /healthz and /metrics (unauthenticated) are for the monitoring; in webhook mode
+# -e METRICS_ADDR=0.0.0.0:9090 -p 127.0.0.1:9090:9090 moves them off the webhook's port.
 ENV LISTEN_ADDR=0.0.0.0:8080
 EXPOSE 8080
 

@@ -3,11 +3,15 @@
 //! Every variable is documented in `.env.example`. The token is wrapped so that no `Debug` or
 //! log line can print it.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use self::http::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN_ADDR, DEFAULT_MAX_CONNECTIONS,
+    HttpLimits, MIN_SECRET_LEN, Receive, WEBHOOK_PORTS,
+};
 pub use self::secret::{RedisUrl, Secret, Token};
 
+mod http;
 mod secret;
 
 /// Default for `STATE_TTL`: idle conversations are forgotten after a day.
@@ -29,30 +33,6 @@ pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Default for `SHUTDOWN_GRACE`: under Docker's 10 s between SIGTERM and SIGKILL.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
-
-/// Default for `LISTEN_ADDR`: loopback, for a reverse proxy on the same machine. The container
-/// image sets 0.0.0.0:8080.
-pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
-
-/// The ports Telegram delivers webhooks to.
-pub const WEBHOOK_PORTS: [u16; 4] = [443, 80, 88, 8443];
-
-/// The shortest `WEBHOOK_SECRET` accepted: as long as the random one teloxide generates.
-pub const MIN_SECRET_LEN: usize = 32;
-
-/// How updates arrive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Receive {
-    /// getUpdates; `/healthz` and `/metrics` on `metrics_addr` if set.
-    Polling { metrics_addr: Option<SocketAddr> },
-    /// Telegram posts to `url`, which a proxy forwards to `listen`; the same server answers
-    /// `/healthz` and `/metrics`. Without a configured secret a random one is made at start.
-    Webhook {
-        url: url::Url,
-        listen: SocketAddr,
-        secret: Option<Secret>,
-    },
-}
 
 /// Where conversations are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +78,7 @@ pub struct Config {
     pub retry_for: Duration,
     pub api_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub http: HttpLimits,
 }
 
 /// A configuration problem, one line each, naming the variable.
@@ -130,9 +111,11 @@ pub enum ConfigError {
     #[error("{0} is set but WEBHOOK_URL is not: it only applies to webhook mode")]
     WebhookOnly(&'static str),
     #[error(
-        "METRICS_ADDR is for long polling: with WEBHOOK_URL, /healthz and /metrics are served on LISTEN_ADDR"
+        "METRICS_ADDR is the same address as LISTEN_ADDR: unset it to serve /healthz and /metrics there, or give them an address of their own"
     )]
-    MetricsWithWebhook,
+    MetricsOnListenAddr,
+    #[error("HTTP_MAX_CONNECTIONS is not a whole number from 1 to 65536: {0}")]
+    BadMaxConnections(String),
     #[error("STORAGE_URL must be 'memory' or a redis://host[:port][/db] URL: {0}")]
     BadStorageUrl(String),
     #[error("{0} is not a whole number from 1 to 10000: {1}")]
@@ -178,7 +161,8 @@ impl Config {
             },
             None,
         );
-        let receive = receive(&get, &mut problems);
+        let receive = http::receive(&get, &mut problems);
+        let http = http::http_limits(&get, &mut problems);
         let storage = problems.check(storage(get("STORAGE_URL")), StorageConfig::Memory);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -229,6 +213,7 @@ impl Config {
                 retry_for: retry_for.unwrap_or(DEFAULT_RETRY_FOR),
                 api_timeout: api_timeout.unwrap_or(DEFAULT_API_TIMEOUT),
                 shutdown_grace: shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+                http,
             }),
             _ => Err(problems.0),
         }
@@ -300,64 +285,6 @@ fn rate(name: &'static str, raw: Option<String>) -> Result<Option<u32>, ConfigEr
             .map(Some)
             .ok_or(ConfigError::BadRate(name, raw)),
     }
-}
-
-fn socket_addr(raw: &str, err: fn(String) -> ConfigError) -> Result<SocketAddr, ConfigError> {
-    raw.parse().map_err(|_| err(raw.to_owned()))
-}
-
-/// Long polling, or the webhook when `WEBHOOK_URL` is set; variables of the other mode are
-/// refused rather than silently ignored.
-fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Option<Receive> {
-    let metrics_addr = get("METRICS_ADDR");
-    let Some(raw_url) = get("WEBHOOK_URL") else {
-        // LISTEN_ADDR alone is fine (the container image sets it for both modes); a secret
-        // without a webhook is a sign the webhook was meant to be on.
-        if get("WEBHOOK_SECRET").is_some() {
-            problems.0.push(ConfigError::WebhookOnly("WEBHOOK_SECRET"));
-        }
-        let metrics_addr = metrics_addr.map(|raw| socket_addr(&raw, ConfigError::BadMetricsAddr));
-        let metrics_addr = problems.check(metrics_addr.transpose(), None);
-        return Some(Receive::Polling { metrics_addr });
-    };
-    let url = url::Url::parse(&raw_url).ok().filter(|u| {
-        u.scheme() == "https"
-            && u.host_str().is_some_and(|h| !h.is_empty())
-            && u.port_or_known_default()
-                .is_some_and(|p| WEBHOOK_PORTS.contains(&p))
-            // The path becomes an axum route, where ':' and '*' start parameters.
-            && !u.path().split('/').any(|seg| seg.starts_with([':', '*']))
-    });
-    let url = problems.check(
-        url.map(Some).ok_or(ConfigError::BadWebhookUrl(raw_url)),
-        None,
-    );
-    if metrics_addr.is_some() {
-        problems.0.push(ConfigError::MetricsWithWebhook);
-    }
-    let listen = socket_addr(
-        &get("LISTEN_ADDR").unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned()),
-        ConfigError::BadListenAddr,
-    );
-    let listen = problems.check(listen.map(Some), None);
-    let secret = get("WEBHOOK_SECRET").map(|raw| {
-        let valid = (MIN_SECRET_LEN..=256).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        // The message gives the length only: the value is a secret.
-        if valid {
-            Ok(Secret(raw))
-        } else {
-            Err(ConfigError::BadSecret(raw.chars().count()))
-        }
-    });
-    let secret = problems.check(secret.transpose(), None);
-    Some(Receive::Webhook {
-        url: url?,
-        listen: listen?,
-        secret,
-    })
 }
 
 fn storage(raw: Option<String>) -> Result<StorageConfig, ConfigError> {

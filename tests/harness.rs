@@ -41,7 +41,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
 pub const POLL: Duration = Duration::from_millis(20);
 
 /// Every variable the binary reads: none is inherited from the test's environment.
-const SERVICE_VARS: [&str; 17] = [
+const SERVICE_VARS: [&str; 20] = [
     "TELOXIDE_TOKEN",
     "TELOXIDE_API_URL",
     "STATE_TTL",
@@ -57,6 +57,9 @@ const SERVICE_VARS: [&str; 17] = [
     "RETRY_FOR",
     "API_TIMEOUT",
     "SHUTDOWN_GRACE",
+    "HTTP_HEADER_TIMEOUT",
+    "HTTP_BODY_TIMEOUT",
+    "HTTP_MAX_CONNECTIONS",
     "RUST_LOG",
     "CI",
 ];

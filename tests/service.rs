@@ -11,6 +11,9 @@
 //! - Webhook: registered with its secret; a POST with a wrong or missing secret is refused.
 //!   While setWebhook fails the bot is not ready (503, nothing handled) and SIGTERM still stops
 //!   it; a refused setWebhook stops the start with one line.
+//! - HTTP limits: a flood of 300 half-sent headers is closed and the webhook still answers; a
+//!   body that never finishes gets 408; `METRICS_ADDR` in webhook mode moves `/healthz` and
+//!   `/metrics` off the webhook's port.
 //! - Configuration: each bad setting is one line naming it, exit 1.
 //! - /healthz and /metrics; SIGTERM in the middle of a reply (/healthz then says
 //!   "stopping") or while getMe hangs; a flooding chat; a user who blocked the bot; a success
@@ -219,5 +222,6 @@ fn a_two_message_reply_arrives_at_once_and_a_chat_keeps_within_two_a_second() {
 }
 
 mod health;
+mod http_limits;
 mod lifecycle;
 mod webhook;

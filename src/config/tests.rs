@@ -31,6 +31,7 @@ fn token_never_prints() {
     assert_eq!(config.storage, StorageConfig::Memory);
     assert_eq!(config.rate_limits, RateLimits::default());
     assert_eq!(config.retry_for, DEFAULT_RETRY_FOR);
+    assert_eq!(config.http, HttpLimits::default());
 }
 
 #[test]
@@ -64,6 +65,7 @@ fn reads_the_service_settings() {
         url,
         listen,
         secret: Some(given),
+        metrics_addr: None,
     } = &config.receive
     else {
         panic!("{:?}", config.receive)
@@ -91,6 +93,46 @@ fn reads_the_service_settings() {
         Receive::Polling {
             metrics_addr: Some("127.0.0.1:9090".parse().unwrap())
         }
+    );
+}
+
+#[test]
+fn reads_the_http_limits_and_a_metrics_address_in_webhook_mode() {
+    let config = Config::from_lookup(env(&[
+        ("TELOXIDE_TOKEN", "1:a"),
+        ("WEBHOOK_URL", "https://x.org/h"),
+        ("LISTEN_ADDR", "0.0.0.0:8080"),
+        ("METRICS_ADDR", "127.0.0.1:9090"),
+        ("HTTP_HEADER_TIMEOUT", "2s"),
+        ("HTTP_BODY_TIMEOUT", "1m"),
+        ("HTTP_MAX_CONNECTIONS", "64"),
+    ]))
+    .unwrap();
+    assert!(
+        matches!(
+            config.receive,
+            Receive::Webhook { metrics_addr: Some(addr), .. } if addr.to_string() == "127.0.0.1:9090"
+        ),
+        "{:?}",
+        config.receive
+    );
+    assert_eq!(
+        config.http,
+        HttpLimits {
+            header_timeout: Duration::from_secs(2),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 64,
+        }
+    );
+    // The same address twice could not be bound twice.
+    assert_eq!(
+        problems(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("WEBHOOK_URL", "https://x.org/h"),
+            ("LISTEN_ADDR", "127.0.0.1:8080"),
+            ("METRICS_ADDR", "127.0.0.1:8080"),
+        ]),
+        vec![ConfigError::MetricsOnListenAddr]
     );
 }
 
@@ -153,6 +195,22 @@ fn rejects_bad_values() {
         bad("RATE_OVERALL", "0"),
         ConfigError::BadRate("RATE_OVERALL", _)
     ));
+    for (var, value) in [
+        ("HTTP_HEADER_TIMEOUT", "0s"),
+        ("HTTP_HEADER_TIMEOUT", "1h"),
+        ("HTTP_BODY_TIMEOUT", "slow"),
+    ] {
+        assert!(
+            matches!(bad(var, value), ConfigError::BadDuration(v, ..) if v == var),
+            "{var}={value}"
+        );
+    }
+    for value in ["0", "100000", "many"] {
+        assert_eq!(
+            bad("HTTP_MAX_CONNECTIONS", value),
+            ConfigError::BadMaxConnections(value.to_owned())
+        );
+    }
     assert!(matches!(
         bad("RETRY_FOR", "forever"),
         ConfigError::BadDuration("RETRY_FOR", ..)

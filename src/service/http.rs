@@ -3,13 +3,15 @@
 //!
 //! The webhook route is teloxide's (`webhooks-axum`), behind a guard of ours that compares the
 //! `X-Telegram-Bot-Api-Secret-Token` header in constant time: teloxide compares with `!=`, and
-//! a mismatched or missing secret must be a 401 before anything reads the body.
+//! a mismatched or missing secret must be a 401 before anything reads the body. The body must
+//! then arrive within `HTTP_BODY_TIMEOUT` (408 otherwise); the connections themselves, their
+//! header timeout and their cap are [`server`]'s.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -23,8 +25,11 @@ use teloxide::types::Update;
 use teloxide::update_listeners::UpdateListener;
 use teloxide::update_listeners::webhooks::{self, Options};
 
+pub use self::server::serve;
 use super::metrics::Metrics;
 use super::storage::Store;
+
+mod server;
 
 /// The header Telegram sends the webhook secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -103,10 +108,12 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
 /// The webhook: an update listener, a future that resolves when the listener is stopped, and
 /// the route (the path of `options.url`) behind the constant-time secret guard. Until the
 /// service is ready it answers 503, so Telegram keeps an update rather than handing it to a
-/// bot that could still stop before handling it.
+/// bot that could still stop before handling it. A body that takes longer than
+/// `body_timeout` to arrive gets 408.
 pub fn webhook(
     options: Options,
     secret: &str,
+    body_timeout: Duration,
     service: Arc<Service>,
 ) -> (
     impl UpdateListener<Err = Infallible> + Send + 'static,
@@ -117,6 +124,7 @@ pub fn webhook(
     let (listener, stopped, router) = webhooks::axum_no_setup(options);
     let guard = Guard {
         secret: secret.as_bytes().into(),
+        body_timeout,
         service,
     };
     let router = router.layer(middleware::from_fn_with_state(
@@ -129,6 +137,7 @@ pub fn webhook(
 /// What the webhook route checks before teloxide sees a request.
 struct Guard {
     secret: Box<[u8]>,
+    body_timeout: Duration,
     service: Arc<Service>,
 }
 
@@ -150,7 +159,13 @@ async fn require_secret(State(guard): State<Arc<Guard>>, request: Request, next:
         // teloxide logs a body it cannot read as an update, whole, at ERROR: such a body is
         // refused here first, without a word of it in the log.
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_UPDATE_BYTES).await else {
+        let read = axum::body::to_bytes(body, MAX_UPDATE_BYTES);
+        // A body dribbled in slowly would hold the connection (and its slot) for ever.
+        let Ok(read) = tokio::time::timeout(guard.body_timeout, read).await else {
+            log::debug!("refused a webhook body that did not arrive in time");
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        };
+        let Ok(bytes) = read else {
             return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         };
         if serde_json::from_slice::<Update>(&bytes).is_err() {
@@ -165,22 +180,3 @@ async fn require_secret(State(guard): State<Arc<Guard>>, request: Request, next:
 /// The largest webhook body read: axum's own default limit for a `String` body, which is what
 /// teloxide's route takes.
 const MAX_UPDATE_BYTES: usize = 2 * 1024 * 1024;
-
-/// Binds `addr` now (so a taken port is a start-up error) and serves `router` in the
-/// background until `shutdown` resolves.
-pub async fn serve(
-    addr: SocketAddr,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    log::info!("HTTP server listening on {}", listener.local_addr()?);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        if let Err(err) = served {
-            log::warn!("HTTP server stopped: {err}");
-        }
-    }))
-}

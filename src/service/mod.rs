@@ -1,8 +1,8 @@
 //! The service runtime: what builds, feeds and serves the Telegram adapter once per process.
 //!
 //! [`run`] wires it all: the Bot API client, the storage ([`storage`]), the counters
-//! ([`metrics`]), the intake ([`intake`]: counting, flood control), the HTTP server ([`http`]:
-//! the webhook, `/healthz`, `/metrics`), the start-up calls ([`startup`]), the stop
+//! ([`metrics`]), the intake ([`intake`]: counting, flood control), the HTTP servers ([`http`]:
+//! the webhook, `/healthz`, `/metrics`, with their timeouts and connection cap), the start-up calls ([`startup`]), the stop
 //! ([`shutdown`]) and why it could not run ([`RunError`]). The runtime depends on the adapter
 //! ([`crate::telegram`]: its handler tree, command menus, delivery layer), never the other way
 //! round, except for the adapter counting into the leaf [`metrics`].
@@ -37,7 +37,6 @@ use teloxide::types::AllowedUpdate;
 use teloxide::update_listeners::webhooks::Options;
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
-use tokio::sync::Notify;
 
 pub use self::error::RunError;
 use self::http::Service;
@@ -149,30 +148,34 @@ where
         metrics.clone(),
         flood_notifier(bot.clone(), delivery.clone(), content.clone()),
     );
-    // Fired once the dispatcher has stopped, to close the HTTP server after it.
-    let server_stop = Arc::new(Notify::new());
-    let stopped = {
-        let stop = server_stop.clone();
-        async move { stop.notified().await }
+    // Set once the dispatcher has stopped, to close the HTTP servers after it.
+    let (server_stop, server_stopped) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopped = server_stopped.clone();
+        // A dropped sender is a stop too.
+        async move { drop(stopped.wait_for(|stop| *stop).await) }
+    };
+    let limits = config.http;
+    let serve = move |addr, router, stop| async move {
+        http::serve(addr, router, limits, stop)
+            .await
+            .map_err(|e| RunError::Listen(addr, e))
     };
 
     // The HTTP server starts first, so /healthz answers 503 while the Bot API is unreachable.
-    let (webhook, server) = match &config.receive {
+    let mut servers = Vec::new();
+    let webhook = match &config.receive {
         Receive::Polling { metrics_addr } => {
-            let server = match metrics_addr {
-                Some(addr) => Some(
-                    http::serve(*addr, http::routes(service.clone()), stopped)
-                        .await
-                        .map_err(|e| RunError::Listen(*addr, e))?,
-                ),
-                None => None,
-            };
-            (None, server)
+            if let Some(addr) = metrics_addr {
+                servers.push(serve(*addr, http::routes(service.clone()), stopped()).await?);
+            }
+            None
         }
         Receive::Webhook {
             url,
             listen,
             secret,
+            metrics_addr,
         } => {
             let mut options = Options::new(*listen, url.clone());
             let secret = match secret {
@@ -180,13 +183,20 @@ where
                 None => options.get_or_gen_secret_token().to_owned(),
             };
             let (listener, listener_stopped, router) =
-                http::webhook(options, &secret, service.clone());
-            let router = router.merge(http::routes(service.clone()));
-            let server = http::serve(*listen, router, stopped)
-                .await
-                .map_err(|e| RunError::Listen(*listen, e))?;
+                http::webhook(options, &secret, limits.body_timeout, service.clone());
+            // /healthz and /metrics on an address of their own (loopback, say) when asked,
+            // so the webhook's port serves the webhook only.
+            let router = match metrics_addr {
+                Some(addr) => {
+                    let routes = http::routes(service.clone());
+                    servers.push(serve(*addr, routes, stopped()).await?);
+                    router
+                }
+                None => router.merge(http::routes(service.clone())),
+            };
+            servers.push(serve(*listen, router, stopped()).await?);
             let listener = Intake::new(listener, gate.clone()).until(listener_stopped);
-            (Some((listener, url.clone(), secret)), Some(server))
+            Some((listener, url.clone(), secret))
         }
     };
 
@@ -263,10 +273,9 @@ where
             log::warn!("updates still in flight after SHUTDOWN_GRACE; stopping anyway");
         }
     }
-    server_stop.notify_one();
-    if let Some(server) = server {
-        let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
-    }
+    server_stop.send_replace(true);
+    let servers = futures_util::future::join_all(servers);
+    let _ = tokio::time::timeout(Duration::from_secs(2), servers).await;
     log::info!("stopped");
     Ok(())
 }

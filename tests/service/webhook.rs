@@ -4,7 +4,7 @@ use super::health::REFUSE;
 use super::*;
 
 pub(super) const WEBHOOK_URL: &str = "https://example.test/tg/hook";
-const SECRET: &str = "webhook_secret-0123456789_abcdefghijkl";
+pub(super) const SECRET: &str = "webhook_secret-0123456789_abcdefghijkl";
 
 #[test]
 fn the_webhook_is_registered_with_its_secret_and_refuses_a_wrong_or_missing_one() {
