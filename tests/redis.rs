@@ -267,4 +267,5 @@ async fn quickly<T>(what: &str, call: impl Future<Output = T>) -> T {
 }
 
 mod process;
+mod scale;
 mod storage;

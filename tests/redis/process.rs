@@ -46,7 +46,7 @@ fn wait_until_confirmed(api: &FakeTelegram) {
 
 /// Waits until Redis holds `chat`'s conversation where the test expects it: the bot stores it
 /// after its replies, so a reply seen is not yet a state saved.
-fn wait_until_stored(raw: &mut redis::Connection, chat: &PrivateChat) {
+pub(super) fn wait_until_stored(raw: &mut redis::Connection, chat: &PrivateChat) {
     let key = format!("scar-guide:session:{}", chat.id());
     wait_until(
         BOT_DEADLINE,
