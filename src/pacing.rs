@@ -43,8 +43,8 @@ impl Pace {
     /// `count` messages per `period`, bursts of `burst` messages, with the safety margin.
     fn new(count: u32, period: Duration, burst: u64) -> Self {
         let period_us = u64::try_from(period.as_micros()).unwrap_or(u64::MAX);
-        let interval_us = (period_us / u64::from(count.max(1))).saturating_mul(1000 + MARGIN_PER_MILLE)
-            / 1000;
+        let interval_us =
+            (period_us / u64::from(count.max(1))).saturating_mul(1000 + MARGIN_PER_MILLE) / 1000;
         Self {
             interval_us,
             tolerance_us: interval_us.saturating_mul(burst.saturating_sub(1)),
@@ -78,7 +78,11 @@ impl Rates {
     pub fn new(limits: RateLimits) -> Self {
         Self {
             overall: Pace::new(limits.overall_per_sec, Duration::from_secs(1), 1),
-            private: Pace::new(limits.per_chat_per_sec, Duration::from_secs(1), BURST_PER_CHAT),
+            private: Pace::new(
+                limits.per_chat_per_sec,
+                Duration::from_secs(1),
+                BURST_PER_CHAT,
+            ),
             group: Pace::new(limits.per_group_per_min, Duration::from_secs(60), 1),
         }
     }
@@ -91,7 +95,11 @@ impl Rates {
 
 /// Reserves one message under both limits at `now`; returns the moment it may go. The moment
 /// is the earliest both allow, and both are charged from it.
-pub fn reserve(now: u64, (overall, overall_tat): (Pace, &mut u64), (chat, chat_tat): (Pace, &mut u64)) -> u64 {
+pub fn reserve(
+    now: u64,
+    (overall, overall_tat): (Pace, &mut u64),
+    (chat, chat_tat): (Pace, &mut u64),
+) -> u64 {
     let at = now
         .max(overall.earliest(*overall_tat))
         .max(chat.earliest(*chat_tat));
@@ -217,7 +225,11 @@ mod tests {
             .map(|i| {
                 let chat = (i as i64) % chats + 1;
                 let tat = tats.entry(chat).or_insert(0);
-                let at = reserve(0, (rates.overall, &mut overall), (rates.of(ChatId(chat)), tat));
+                let at = reserve(
+                    0,
+                    (rates.overall, &mut overall),
+                    (rates.of(ChatId(chat)), tat),
+                );
                 (chat, at)
             })
             .collect()
@@ -249,7 +261,13 @@ mod tests {
         let rates = rates();
         let (mut overall, mut tat) = (0, 0);
         let times: Vec<u64> = (0..21)
-            .map(|_| reserve(0, (rates.overall, &mut overall), (rates.of(ChatId(-5)), &mut tat)))
+            .map(|_| {
+                reserve(
+                    0,
+                    (rates.overall, &mut overall),
+                    (rates.of(ChatId(-5)), &mut tat),
+                )
+            })
             .collect();
         assert!(times[20] - times[0] >= 60_000_000, "{times:?}");
     }
@@ -268,6 +286,10 @@ mod tests {
             budget.reserve_now(ChatId(chat));
             std::thread::sleep(Duration::from_micros(2));
         }
-        assert!(budget.chats() < SWEEP_EVERY as usize + 1, "{} chats kept", budget.chats());
+        assert!(
+            budget.chats() < SWEEP_EVERY as usize + 1,
+            "{} chats kept",
+            budget.chats()
+        );
     }
 }

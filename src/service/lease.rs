@@ -83,7 +83,9 @@ impl Leases {
                     pause = (pause * 2).min(Duration::from_millis(200));
                 }
                 Ok(false) => {
-                    log::warn!("a chat's lease was held for over {MAX_WAIT:?}; handling its update anyway");
+                    log::warn!(
+                        "a chat's lease was held for over {MAX_WAIT:?}; handling its update anyway"
+                    );
                     return None;
                 }
                 Err(err) => {
@@ -131,7 +133,10 @@ fn leased(update: &Update) -> Option<ChatId> {
 }
 
 /// `handler` run under its chat's lease; see the module documentation.
-pub fn around(leases: Arc<Leases>, handler: UpdateHandler<HandlerError>) -> UpdateHandler<HandlerError> {
+pub fn around(
+    leases: Arc<Leases>,
+    handler: UpdateHandler<HandlerError>,
+) -> UpdateHandler<HandlerError> {
     let lease = dptree::from_fn_with_description(
         DpHandlerDescription::entry(),
         move |deps: dptree::di::DependencyMap, cont| {

@@ -43,9 +43,9 @@ use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
+use self::budget::SharedBudget;
 pub use self::error::RunError;
 use self::http::Service;
-use self::budget::SharedBudget;
 use self::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
 use self::lease::Leases;
 use self::metrics::Metrics;

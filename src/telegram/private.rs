@@ -421,7 +421,9 @@ async fn retire_buttons<R: Api>(
 async fn erase_first(dialogue: &SessionDialogue, delivery: &Delivery, outcome: &Outcome) {
     if outcome.state == State::Idle && dialogue.exit().await.is_err() {
         delivery.metrics().storage_error();
-        log::warn!("could not erase a conversation yet: storage unreachable; trying again after the reply");
+        log::warn!(
+            "could not erase a conversation yet: storage unreachable; trying again after the reply"
+        );
     }
 }
 

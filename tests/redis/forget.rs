@@ -12,10 +12,7 @@ fn forget_erases_the_conversation_while_the_bot_api_fails() {
     let Some(server) = redis_server() else { return };
     let api = FakeTelegram::start();
     let url = server.url();
-    let _bot = InProcess::start(
-        &api,
-        &[("STORAGE_URL", url.as_str()), ("RETRY_FOR", "1s")],
-    );
+    let _bot = InProcess::start(&api, &[("STORAGE_URL", url.as_str()), ("RETRY_FOR", "1s")]);
     let mut raw = server.raw();
     let mut chat = PrivateChat::new(TgUser::new(5_580_001, "Ada", "en"));
     chat.deadline = Duration::from_secs(60);

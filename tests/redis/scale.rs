@@ -32,7 +32,9 @@ fn instance(api: &FakeTelegram, redis: &str) -> (InProcess, Webhook) {
         ],
     );
     // Start-up renders the pictures: seconds on a loaded machine.
-    wait_for_http(&addr, "/healthz", Duration::from_secs(60), "200", |r| r.status == 200);
+    wait_for_http(&addr, "/healthz", Duration::from_secs(60), "200", |r| {
+        r.status == 200
+    });
     let webhook = Webhook {
         addr,
         path: "/tg/hook".to_owned(),
@@ -75,7 +77,9 @@ fn two_taps_of_one_chat_at_two_instances_at_once_are_both_kept() {
         chat.tap(&api, Pick::Action(Action::Topic(Topic::Identify)));
         wait_until_stored(&mut raw, &chat);
         let menu = chat.menu.expect("the identify menu");
-        let shown = api.message(chat.id(), menu).expect("the menu is in the chat");
+        let shown = api
+            .message(chat.id(), menu)
+            .expect("the menu is in the chat");
         let mut queries = Vec::new();
         let posts = [(&hook_a, ScarKind::Dents), (&hook_b, ScarKind::Redness)]
             .into_iter()
@@ -83,7 +87,10 @@ fn two_taps_of_one_chat_at_two_instances_at_once_are_both_kept() {
                 let data = callback::encode(Action::Toggle(kind));
                 let query = api.user_taps(&chat.user, menu, &data);
                 queries.push(query.clone());
-                (hook.clone(), tap_update(&chat.user, menu, &shown, &query, &data))
+                (
+                    hook.clone(),
+                    tap_update(&chat.user, menu, &shown, &query, &data),
+                )
             })
             .collect();
         post_at_once(posts);
@@ -135,7 +142,8 @@ fn a_burst_at_two_instances_on_one_redis_keeps_within_telegrams_limits() {
     let (_b, hook_b) = instance(&api, &server.url());
     let content = content();
     let pack = content.pack(Some("en"));
-    let expected = expected_messages(&Conversation::new(&content, pack).step(&State::Idle, Input::Start));
+    let expected =
+        expected_messages(&Conversation::new(&content, pack).step(&State::Idle, Input::Start));
     let users: Vec<TgUser> = (0..60)
         .map(|i| TgUser::new(5_570_000 + i, "Ada", "en"))
         .collect();
@@ -184,7 +192,9 @@ fn a_burst_at_two_instances_on_one_redis_keeps_within_telegrams_limits() {
 
 #[test]
 fn instances_share_one_budget_and_pace_alone_while_redis_is_down() {
-    let Some(mut server) = redis_server() else { return };
+    let Some(mut server) = redis_server() else {
+        return;
+    };
     let rates = Rates::new(RateLimits::default());
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
