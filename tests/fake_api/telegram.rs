@@ -354,6 +354,11 @@ impl FakeTelegram {
     }
 
     /// The deliveries in one chat.
+    /// Every delivery so far, in every chat.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.world().deliveries.clone()
+    }
+
     pub fn deliveries_in(&self, chat: i64) -> Vec<Delivery> {
         self.world()
             .deliveries

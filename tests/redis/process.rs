@@ -12,7 +12,7 @@ const STOP: Duration = Duration::from_secs(12);
 const USER: i64 = 5_550_123;
 
 /// The bot's settings for the Redis at `url`, a TTL to check, and limits high enough that
-/// Throttle never slows the tests.
+/// the rate budget never slows the tests.
 fn bot_env(url: &str) -> Vec<(&str, &str)> {
     vec![
         ("STORAGE_URL", url),
