@@ -43,7 +43,7 @@ pub enum StorageConfig {
     Redis(RedisUrl),
 }
 
-/// Outgoing message limits (teloxide's Throttle).
+/// Outgoing message limits (kept by [`crate::pacing`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     /// Messages per second in one chat (`RATE_PER_CHAT`).

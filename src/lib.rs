@@ -15,11 +15,13 @@
 //! - [`service`]: the runtime, what runs once per process: [`service::run`] with start-up and
 //!   shutdown, the intake (flood control), the HTTP server (webhook, `/healthz`, `/metrics`),
 //!   the counters, and the storages (memory, Redis).
+//! - [`pacing`]: Telegram's message limits as slots each message reserves (GCRA), and the
+//!   [`pacing::Budget`] the delivery layer takes them from.
 //! - [`pictures`]: `dialogues/pictures/` SVGs → PNG (resvg), checked and rendered once.
 //! - [`console`]: the same conversation over stdin/stdout, buttons as numbers.
 //!
 //! Imports go one way: `service` → `telegram` → `session` → `conversation` → `content` →
-//! `knowledge`; `config` imports none of them. The one exception is [`service::metrics`], a
+//! `knowledge`; `config` imports none of them, `pacing` only `config`. The one exception is [`service::metrics`], a
 //! leaf of counters the adapter's delivery layer counts into.
 
 pub mod config;
@@ -27,6 +29,7 @@ pub mod console;
 pub mod content;
 pub mod conversation;
 pub mod knowledge;
+pub mod pacing;
 pub mod pictures;
 pub mod service;
 pub mod session;

@@ -1,5 +1,5 @@
 //! All integration tests compile into one binary sharing the harness in `util.rs`, the fake
-//! Bot API server in `fake_api.rs` and the harness for running the binary in `harness.rs`.
+//! Bot API server in `fake_api/` (a `mod.rs`, so the benchmarks can load it by path too) and the harness for running the binary in `harness.rs`.
 
 mod fake_api;
 mod harness;

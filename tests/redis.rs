@@ -266,5 +266,7 @@ async fn quickly<T>(what: &str, call: impl Future<Output = T>) -> T {
     result
 }
 
+mod forget;
 mod process;
+mod scale;
 mod storage;

@@ -5,7 +5,13 @@
 use scar_guide::content::{Pack, html};
 use scar_guide::conversation::{Action, Checks, Conversation, Input, LanguageCode, State};
 use scar_guide::knowledge::{FlatAnswer, Link, ScarKind, Topic};
-use scar_guide::telegram::callback;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use scar_guide::service::storage::ExpiringStorage;
+use scar_guide::telegram::{self, Session, callback};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::{
     Chat as TgChat, ChatId, MessageId, MessageKind, ThreadId, Update, UpdateKind,
@@ -458,4 +464,91 @@ async fn the_settings_language_is_used_in_groups() {
     let private = stored(ChatId(MockUser::ID as i64)).await.expect("kept");
     assert_eq!(private.lang.as_deref(), Some("ja"));
     assert_eq!(stored(group_id).await, None, "state stored for the group");
+}
+
+// --- A storage blip after the reply --------------------------------------------------------------
+
+/// A storage whose next `failures` writes fail, as during a Redis blip.
+struct Blip {
+    inner: Arc<ExpiringStorage<Session>>,
+    failures: AtomicUsize,
+}
+
+impl Storage<Session> for Blip {
+    type Error = std::io::Error;
+
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move {
+            self.inner
+                .clone()
+                .remove_dialogue(chat_id)
+                .await
+                .map_err(std::io::Error::other)
+        })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: Session,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move {
+            let failing = self
+                .failures
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok();
+            if failing {
+                return Err(std::io::Error::other("Redis is unreachable"));
+            }
+            self.inner
+                .clone()
+                .update_dialogue(chat_id, dialogue)
+                .await
+                .map_err(std::io::Error::other)
+        })
+    }
+
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<Session>, Self::Error>> {
+        Box::pin(async move {
+            self.inner
+                .clone()
+                .get_dialogue(chat_id)
+                .await
+                .map_err(std::io::Error::other)
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_fails_once_after_the_reply_keeps_the_step() {
+    let inner = ExpiringStorage::<Session>::new(Duration::from_secs(3600), 100);
+    let storage = Arc::new(Blip {
+        inner: inner.clone(),
+        failures: AtomicUsize::new(1),
+    });
+    let mut bot = teloxide_tests::MockBot::new(
+        MockMessageText::new().text("/start"),
+        telegram::schema::<teloxide::Bot>(),
+    );
+    bot.dependencies(telegram::dependencies(content(), storage.clone().erase()));
+    bot.dispatch().await;
+    assert!(
+        !bot.get_responses().sent_messages.is_empty(),
+        "the reply went out"
+    );
+    let stored = inner
+        .get_dialogue(ChatId(MockUser::ID as i64))
+        .await
+        .expect("memory answers")
+        .expect("the step was stored after one failed write");
+    let pack = english();
+    let expected = Conversation::new(&content(), pack).step(&State::Idle, Input::Start);
+    assert_eq!(stored.state, expected.state);
+    assert_eq!(storage.failures.load(Ordering::Relaxed), 0);
 }

@@ -7,7 +7,7 @@
 //! - Faults: while one reply call in five fails (429, 500, 502, slow, dropped), every action of
 //!   two chats gets its reply, edits and button answers land once, and a send is repeated only
 //!   when the fake gave the bot no answer.
-//! - Throttle: a burst of messages in one chat leaves at about one a second.
+//! - Pacing: a burst of messages in one chat leaves at about one a second.
 //! - Webhook: registered with its secret; a POST with a wrong or missing secret is refused.
 //!   While setWebhook fails the bot is not ready (503, nothing handled) and SIGTERM still stops
 //!   it; a refused setWebhook stops the start with one line.
@@ -56,7 +56,7 @@ const METRICS: [&str; 9] = [
     "scar_guide_storage_errors_total",
 ];
 
-/// Limits high enough that Throttle never slows a test that is not about it.
+/// Limits high enough that the rate budget never slows a test that is not about it.
 const FAST: [(&str, &str); 3] = [
     ("RATE_PER_CHAT", "30"),
     ("RATE_PER_GROUP", "6000"),
@@ -181,7 +181,7 @@ fn under_one_fault_in_five_every_action_is_answered_and_nothing_lands_twice() {
     }
 }
 
-// --- Throttle ------------------------------------------------------------------------------------
+// --- Pacing --------------------------------------------------------------------------------------
 
 #[test]
 fn a_two_message_reply_arrives_at_once_and_a_chat_keeps_within_two_a_second() {

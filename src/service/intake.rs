@@ -51,7 +51,7 @@ pub struct Gate {
 }
 
 /// The chat an update belongs to (its sender for updates outside a chat, like inline queries).
-fn key(update: &Update) -> Option<ChatId> {
+pub(super) fn chat_of(update: &Update) -> Option<ChatId> {
     update
         .chat()
         .map(|chat| chat.id)
@@ -71,7 +71,7 @@ impl Gate {
     /// Whether to let `update` through. A dropped one is counted, and the first of a flood
     /// triggers the notice.
     pub fn admit(&self, update: &Update) -> bool {
-        let Some(chat) = key(update) else {
+        let Some(chat) = chat_of(update) else {
             return true;
         };
         let notice = {
@@ -95,7 +95,7 @@ impl Gate {
 
     /// Marks `update`'s handling as finished.
     pub fn done(&self, update: &Update) {
-        let Some(chat) = key(update) else {
+        let Some(chat) = chat_of(update) else {
             return;
         };
         let mut chats = self.chats.lock().unwrap_or_else(PoisonError::into_inner);

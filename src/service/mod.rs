@@ -11,13 +11,18 @@
 //! start-up checks the Bot API first (retrying with capped backoff), registers the profile in
 //! the background (a failure is a warning), and the stop comes from the caller's future.
 //!
-//! The stack a reply goes through: the handlers → [`Delivery`] (retries) → `CacheMe` (getMe
-//! once) → `Throttle` (Telegram's rate limits) → `Bot` (HTTP with `API_TIMEOUT`). Updates come
-//! from long polling or the webhook, through [`Intake`] (counting, flood control).
+//! The stack a reply goes through: the handlers → [`Delivery`] (retries, and a slot from the
+//! rate budget for every message: [`crate::pacing`] in this process, [`budget`] shared through
+//! Redis) → `CacheMe` (getMe once) → `Bot` (HTTP with `API_TIMEOUT`). Updates come from long
+//! polling or the webhook, through [`Intake`] (counting, flood control), and with Redis each
+//! chat's update is handled under the chat's [`lease`], so instances never overwrite each
+//! other's taps.
 
+pub mod budget;
 pub mod error;
 pub mod http;
 pub mod intake;
+pub mod lease;
 pub mod metrics;
 pub mod shutdown;
 pub mod startup;
@@ -29,7 +34,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use teloxide::adaptors::CacheMe;
-use teloxide::adaptors::throttle::{Limits, Settings, Throttle};
 use teloxide::dispatching::DefaultKey;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
@@ -38,14 +42,17 @@ use teloxide::update_listeners::webhooks::Options;
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
 
+use self::budget::SharedBudget;
 pub use self::error::RunError;
 use self::http::Service;
 use self::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
+use self::lease::Leases;
 use self::metrics::Metrics;
 use self::shutdown::Shutdown;
 use self::storage::{ExpiringStorage, RedisStorage, Store};
-use crate::config::{Config, RateLimits, Receive, StorageConfig};
+use crate::config::{Config, Receive, StorageConfig};
 use crate::content::Content;
+use crate::pacing::{Budget, LocalBudget, Rates};
 use crate::pictures::Pictures;
 use crate::telegram::delivery::{Delivery, Policy, error_kind};
 use crate::telegram::photos::Photos;
@@ -63,7 +70,7 @@ const ALLOWED_UPDATES: [AllowedUpdate; 4] = [
 ];
 
 /// The Bot API client the handlers run on in production.
-pub type ServiceBot = CacheMe<Throttle<Bot>>;
+pub type ServiceBot = CacheMe<Bot>;
 
 /// Builds the bot from the configuration: the API URL honoured for a local Bot API server, and
 /// every request bounded by `API_TIMEOUT`.
@@ -91,23 +98,13 @@ fn open_store(config: &Config) -> Store {
     }
 }
 
-/// How many messages one user action may send into a chat at once (at most two, by the
-/// conversation's design).
-const BURST_PER_CHAT: u32 = 2;
-
-/// The throttle's limits. A reply of two messages (the greeting and the menu after /start)
-/// arrives at once: Telegram tolerates a short burst in one chat, so two messages may go within
-/// a second, while the per-minute limit keeps the average at `RATE_PER_CHAT` a second.
-fn throttle_limits(limits: RateLimits) -> Limits {
-    Limits {
-        messages_per_sec_chat: limits.per_chat_per_sec.saturating_mul(BURST_PER_CHAT),
-        // teloxide applies this one to private chats and basic groups alike: the average for a
-        // private chat, and for a basic group whichever of the two limits is higher.
-        messages_per_min_chat: limits
-            .per_group_per_min
-            .max(limits.per_chat_per_sec.saturating_mul(60)),
-        messages_per_min_channel_or_supergroup: limits.per_group_per_min,
-        messages_per_sec_overall: limits.overall_per_sec,
+/// Where messages take their slots: shared by the instances when the conversations are in
+/// Redis, this process's own otherwise.
+fn budget(store: &Store, config: &Config) -> Arc<dyn Budget> {
+    let rates = Rates::new(config.rate_limits);
+    match store {
+        Store::Memory(_) => Arc::new(LocalBudget::new(rates)),
+        Store::Redis(redis) => Arc::new(SharedBudget::new(redis.clone(), rates)),
     }
 }
 
@@ -129,20 +126,22 @@ where
     let store = open_store(&config);
     let storage = store.erased();
     let photos = Photos::new(pictures, store.photo_cache());
-    let service = Service::new(metrics.clone(), store);
-    let throttle = Throttle::spawn_with_settings(
-        raw.clone(),
-        Settings::default()
-            .limits(throttle_limits(config.rate_limits))
-            // Delivery retries 429s itself, within RETRY_FOR; Throttle would retry forever.
-            .no_retry(),
-    );
-    let bot: ServiceBot = CacheMe::new(throttle);
+    let bot: ServiceBot = CacheMe::new(raw.clone());
     let policy = Policy {
         give_up_after: config.retry_for,
         ..Policy::default()
     };
-    let delivery = Delivery::new(policy, metrics.clone(), storage.clone());
+    let delivery = Delivery::paced(
+        policy,
+        metrics.clone(),
+        storage.clone(),
+        budget(&store, &config),
+    );
+    let leases = match &store {
+        Store::Redis(redis) => Some(Leases::new(redis.clone())),
+        Store::Memory(_) => None,
+    };
+    let service = Service::new(metrics.clone(), store);
     let gate = Gate::new(
         PER_CHAT_LIMIT,
         metrics.clone(),
@@ -215,7 +214,11 @@ where
         async move { startup::register_profile(&raw, &content).await }
     });
 
-    let handler = gate.around(telegram::schema::<ServiceBot>());
+    let handler = match leases {
+        Some(leases) => lease::around(leases, telegram::schema::<ServiceBot>()),
+        None => telegram::schema::<ServiceBot>(),
+    };
+    let handler = gate.around(handler);
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(telegram::dependencies_with(
             content, storage, delivery, photos,

@@ -4,7 +4,7 @@
 //!
 //! teloxide's `Bot` makes one attempt per call, so a 429 or a dropped connection in the middle
 //! of a reply loses it. This repeats a call while that is safe and useful:
-//! - 429: wait the `retry_after` Telegram asks for (Throttle hears of it too, and pauses all
+//! - 429: wait the `retry_after` Telegram asks for (the budget hears of it too, and holds all
 //!   sending for that long, as Telegram expects);
 //! - 5xx, an answer that is not the Bot API's JSON, a timeout or a dropped connection: capped
 //!   exponential backoff with jitter, so many instances do not retry in step (teloxide itself
@@ -17,8 +17,9 @@
 //! ("message is not modified", "query is too old"). After `RETRY_FOR` it gives up with a warning.
 //!
 //! It works through `Request::send_ref`, so the same request is reused for every attempt,
-//! whatever `Requester` the handlers run on; with Throttle each attempt queues (and counts
-//! against the limits) again.
+//! whatever `Requester` the handlers run on. In production every attempt at sending a message
+//! first takes its slot from the rate budget ([`crate::pacing`]: in this process, or shared by
+//! all instances through Redis), so replies stay within Telegram's limits without a 429.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -30,10 +31,11 @@ use teloxide::types::ChatId;
 use teloxide::{ApiError, RequestError};
 use tokio::time::Instant;
 
+use crate::pacing::Budget;
 use crate::service::metrics::{ApiErrorLabel, Metrics};
 use crate::session::SessionStorage;
 
-/// What the handlers need from a Bot API client: a plain `Bot` in tests, `Throttle<Bot>` in
+/// What the handlers need from a Bot API client: a plain `Bot` in tests, `CacheMe<Bot>` in
 /// production. The request types must be `Sync` because a retry borrows them across awaits.
 pub trait Api:
     Requester<
@@ -173,11 +175,24 @@ pub fn error_kind(err: &RequestError) -> String {
     }
 }
 
+/// The methods that send a message into a chat: what Telegram's limits count (edits, button
+/// answers and inline answers are not messages).
+const MESSAGES: [&str; 6] = [
+    "SendMessage",
+    "SendPhoto",
+    "SendMediaGroup",
+    "SendDocument",
+    "CopyMessage",
+    "ForwardMessage",
+];
+
 /// Sends replies with retries, counts them, and erases the state of chats that blocked the bot.
 pub struct Delivery {
     policy: Policy,
     metrics: Arc<Metrics>,
     storage: Arc<SessionStorage>,
+    /// Where messages get their slots; `None` sends at once (tests on the mock Bot API).
+    budget: Option<Arc<dyn Budget>>,
     /// Seeds the jitter; a fresh random state per process.
     jitter: RandomState,
 }
@@ -188,8 +203,38 @@ impl Delivery {
             policy,
             metrics,
             storage,
+            budget: None,
             jitter: RandomState::new(),
         })
+    }
+
+    /// Like [`Delivery::new`], with every message paced by `budget`.
+    pub fn paced(
+        policy: Policy,
+        metrics: Arc<Metrics>,
+        storage: Arc<SessionStorage>,
+        budget: Arc<dyn Budget>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            policy,
+            metrics,
+            storage,
+            budget: Some(budget),
+            jitter: RandomState::new(),
+        })
+    }
+
+    /// Waits for a slot for one message into `chat`, when `method` sends one.
+    async fn pace(&self, chat: Option<ChatId>, method: &str) {
+        let (Some(budget), Some(chat)) = (&self.budget, chat) else {
+            return;
+        };
+        if MESSAGES.contains(&method) {
+            let wait = budget.reserve(chat).await;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -208,6 +253,7 @@ impl Delivery {
         let mut backoff = self.policy.first_backoff;
         let mut attempt: u32 = 1;
         loop {
+            self.pace(chat, method).await;
             let err = match request.send_ref().await {
                 Ok(output) => {
                     self.metrics.reply();
@@ -222,7 +268,12 @@ impl Delivery {
                     self.refused(chat, method, label, &err).await;
                     return Err(err);
                 }
-                Verdict::WaitThenRetry(wait) => wait,
+                Verdict::WaitThenRetry(wait) => {
+                    if let Some(budget) = &self.budget {
+                        budget.hold(wait).await;
+                    }
+                    wait
+                }
                 Verdict::Retry => {
                     let wait = self.jittered(backoff, attempt);
                     backoff = (backoff * 2).min(self.policy.max_backoff);

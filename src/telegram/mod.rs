@@ -44,7 +44,7 @@ pub use crate::session::{Session, SessionStorage};
 pub use keyboards::keyboard;
 pub use shared::{HandlerError, SessionDialogue, toast};
 
-/// The handler tree, for any Bot API client (`Bot` in tests, `Throttle<Bot>` in production).
+/// The handler tree, for any Bot API client (`Bot` in tests, `CacheMe<Bot>` in production).
 pub fn schema<R: Api>() -> UpdateHandler<HandlerError> {
     // Only what a person wrote: service messages (a pin, a timer change) and the bot's own
     // inline cards posted into the chat are not answers to the current question.

@@ -3,6 +3,7 @@
 //! the outcome, then stores the new session.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use teloxide::RequestError;
 use teloxide::prelude::*;
@@ -78,11 +79,13 @@ impl<'a, R: Api> Reply<'a, R> {
     /// Steps the conversation and sends the outcome as new messages; returns the new session.
     async fn step_as_new(
         &self,
+        dialogue: &SessionDialogue,
         session: &Session,
         user: Option<&User>,
         input: Input,
     ) -> Result<Session, HandlerError> {
         let outcome = Conversation::new(self.content, self.pack).step(&session.state, input);
+        erase_first(dialogue, self.delivery, &outcome).await;
         let menu = self
             .deliver(
                 &outcome,
@@ -243,7 +246,7 @@ pub(crate) async fn receive_message<R: Api>(
     let pack = pack_for(&content, &session, msg.from.as_ref());
     let reply = Reply::new((&bot, &delivery, &photos), &me, &content, msg.chat.id, pack);
     let next = reply
-        .step_as_new(&session, msg.from.as_ref(), input)
+        .step_as_new(&dialogue, &session, msg.from.as_ref(), input)
         .await?;
     save(&dialogue, &delivery, Session { album, ..next }).await
 }
@@ -261,7 +264,7 @@ pub(crate) async fn receive_edited_message<R: Api>(
     let pack = pack_for(&content, &session, msg.from.as_ref());
     let reply = Reply::new((&bot, &delivery, &photos), &me, &content, msg.chat.id, pack);
     let next = reply
-        .step_as_new(&session, msg.from.as_ref(), Input::Edited)
+        .step_as_new(&dialogue, &session, msg.from.as_ref(), Input::Edited)
         .await?;
     save(&dialogue, &delivery, next).await
 }
@@ -318,6 +321,7 @@ pub(crate) async fn receive_callback<R: Api>(
     };
     log::debug!("callback of kind {}", input_kind(&input));
     let outcome = Conversation::new(&content, pack).step(&session.state, input.clone());
+    erase_first(&dialogue, &delivery, &outcome).await;
     // A new language is said in the new menu message rather than in a pop-up.
     let mut answer = bot.answer_callback_query(q.id.clone());
     if let Some(notice) = outcome
@@ -411,20 +415,45 @@ async fn retire_buttons<R: Api>(
     }
 }
 
+/// Erases the chat before anything is said when the step ends the conversation (`/forget`):
+/// the answers it held (pregnancy, warning signs) must go even if the confirmation cannot be
+/// delivered. [`save`] erases again at the end, which retries a failed erase.
+async fn erase_first(dialogue: &SessionDialogue, delivery: &Delivery, outcome: &Outcome) {
+    if outcome.state == State::Idle && dialogue.exit().await.is_err() {
+        delivery.metrics().storage_error();
+        log::warn!(
+            "could not erase a conversation yet: storage unreachable; trying again after the reply"
+        );
+    }
+}
+
+/// Attempts at storing a session, and the pause before the second (doubled for the third).
+const SAVE_ATTEMPTS: u32 = 3;
+const SAVE_PAUSE: Duration = Duration::from_millis(100);
+
 /// Stores the new session, or erases the chat when the conversation went idle (`/forget`).
 ///
-/// A failure (Redis down) is counted and logged, not returned: the reply is already out, and
-/// the next tap on this menu will be answered as expired with the question anew.
+/// The reply is already out, so a failed store (a Redis blip) is tried again a few times: a
+/// lost store would answer the next tap on this menu as expired. A failure after that is
+/// counted and logged, not returned.
 async fn save(dialogue: &SessionDialogue, delivery: &Delivery, session: Session) -> HandlerResult {
-    let result = if session.state == State::Idle {
-        dialogue.exit().await
-    } else {
-        dialogue.update(session).await
-    };
-    if result.is_err() {
+    let mut pause = SAVE_PAUSE;
+    for attempt in 1..=SAVE_ATTEMPTS {
+        let result = if session.state == State::Idle {
+            dialogue.exit().await
+        } else {
+            dialogue.update(session.clone()).await
+        };
+        if result.is_ok() {
+            return Ok(());
+        }
         delivery.metrics().storage_error();
-        log::warn!("could not store a conversation: storage unreachable");
+        if attempt < SAVE_ATTEMPTS {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
     }
+    log::warn!("could not store a conversation: storage unreachable");
     Ok(())
 }
 

@@ -141,6 +141,8 @@ struct World {
     injected: Vec<(Instant, String, i64, Fault)>,
     /// Methods the fake does not know.
     unknown: Vec<String>,
+    /// Telegram's message limits, when enforced.
+    limits: Option<limits::Enforcer>,
 }
 
 struct Shared {
@@ -186,6 +188,7 @@ impl FakeTelegram {
                 streams: HashMap::new(),
                 injected: Vec::new(),
                 unknown: Vec::new(),
+                limits: None,
             }),
             queued: Condvar::new(),
             faults,
@@ -236,6 +239,16 @@ impl FakeTelegram {
     /// Every call of `method` is processed at once and answered after `delay`.
     pub fn answer_late(&self, method: &str, delay: Duration) {
         self.world().slow.insert(method.to_owned(), delay);
+    }
+
+    /// From now on messages over `limits` are refused with 429, as a strict Telegram would.
+    pub fn enforce_limits(&self, limits: Limits) {
+        self.world().limits = Some(limits::Enforcer::new(limits));
+    }
+
+    /// How many messages were refused for going over the enforced limits.
+    pub fn refused_over_limits(&self) -> usize {
+        self.world().limits.as_ref().map_or(0, |l| l.refused)
     }
 
     /// The next call of `method` (a reply method) meets `fault`.
@@ -341,6 +354,11 @@ impl FakeTelegram {
     }
 
     /// The deliveries in one chat.
+    /// Every delivery so far, in every chat.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.world().deliveries.clone()
+    }
+
     pub fn deliveries_in(&self, chat: i64) -> Vec<Delivery> {
         self.world()
             .deliveries

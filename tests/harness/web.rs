@@ -168,7 +168,7 @@ impl Webhook {
 /// The update Telegram posts when `user` taps the button with `data` under the bot's message
 /// `message_id` (which reads `shown`): the callback query `query` that
 /// [`FakeTelegram::user_taps`] registered, in the shape it queues for getUpdates.
-pub(super) fn tap_update(
+pub fn tap_update(
     user: &TgUser,
     message_id: i64,
     shown: &SentMessage,

@@ -12,7 +12,7 @@ const STOP: Duration = Duration::from_secs(12);
 const USER: i64 = 5_550_123;
 
 /// The bot's settings for the Redis at `url`, a TTL to check, and limits high enough that
-/// Throttle never slows the tests.
+/// the rate budget never slows the tests.
 fn bot_env(url: &str) -> Vec<(&str, &str)> {
     vec![
         ("STORAGE_URL", url),
@@ -46,7 +46,7 @@ fn wait_until_confirmed(api: &FakeTelegram) {
 
 /// Waits until Redis holds `chat`'s conversation where the test expects it: the bot stores it
 /// after its replies, so a reply seen is not yet a state saved.
-fn wait_until_stored(raw: &mut redis::Connection, chat: &PrivateChat) {
+pub(super) fn wait_until_stored(raw: &mut redis::Connection, chat: &PrivateChat) {
     let key = format!("scar-guide:session:{}", chat.id());
     wait_until(
         BOT_DEADLINE,

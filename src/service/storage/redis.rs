@@ -15,6 +15,7 @@
 //!   so each picture is uploaded once per bot whichever instance sends it first
 //!   ([`RedisStorage::photo_id`]). Plain `GET`/`SET`/`DEL` of a string, apart from the sessions
 //!   and their index; kept for [`PHOTO_TTL`], renewed by every upload.
+//! - the rate budget and the per-chat leases: see [`coordination`].
 //!
 //! Every session operation is one Lua script, so the key and the index never disagree, and each reads
 //! the time from Redis (`TIME`), so instances with skewed clocks agree. Needs Redis 6.2+
@@ -26,6 +27,7 @@
 //! and can tell the user to try again. The connection is re-established by the next call after
 //! Redis is back, without a restart.
 
+mod coordination;
 mod keys;
 
 use std::fmt;
@@ -41,6 +43,7 @@ use serde::de::DeserializeOwned;
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
+use self::coordination::CoordinationScripts;
 use self::keys::{Keys, Scripts};
 use crate::config::RedisUrl;
 use crate::service::metrics::StorageStats;
@@ -117,6 +120,7 @@ pub struct RedisStorage {
     /// The TTL in whole seconds, as Redis takes it.
     ttl_secs: u64,
     scripts: Scripts,
+    coordination: CoordinationScripts,
     writes: AtomicU64,
 }
 
@@ -136,6 +140,7 @@ impl RedisStorage {
             keys: Keys::new(prefix),
             ttl_secs: ttl_secs(ttl),
             scripts: Scripts::new(),
+            coordination: CoordinationScripts::new(),
             writes: AtomicU64::new(0),
         })
     }

@@ -208,6 +208,14 @@ impl Shared {
         if world.blocked.contains(&chat) && method != "answercallbackquery" {
             return Reply::error(403, BLOCKED);
         }
+        if method == "sendmessage"
+            && world
+                .limits
+                .as_mut()
+                .is_some_and(|limits| !limits.admit(chat))
+        {
+            return Reply::retry_after(1);
+        }
         let scripted = world.scripted.iter().position(|(m, _)| m == method);
         let fault = match scripted {
             Some(i) => world.scripted.remove(i).map(|(_, f)| f),

@@ -366,7 +366,9 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, Option<String>, Ve
 }
 
 mod faults;
+mod limits;
 mod telegram;
 
 pub use faults::*;
+pub use limits::Limits;
 pub use telegram::*;
