@@ -355,6 +355,7 @@ impl FakeTelegram {
 
     /// The deliveries in one chat.
     /// Every delivery so far, in every chat.
+    #[allow(dead_code, reason = "benches/burst.rs reads it; the tests look chat by chat")]
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.world().deliveries.clone()
     }
