@@ -9,11 +9,15 @@
 //! [`Intake`] wraps any update listener (long polling or the webhook) with the gate, the
 //! update counters, and a filter for updates teloxide cannot parse: it would log those at
 //! ERROR with the whole update, user text included.
+//!
+//! The gate also notes when it let each update in, so that the reply latency
+//! ([`Metrics::time_reply`]) counts the wait in the dispatcher's queue, not only the handler.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
+use std::time::Instant;
 
 use dptree::HandlerDescription;
 use dptree::HandlerSignature;
@@ -22,7 +26,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
 use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateKind};
+use teloxide::types::{AllowedUpdate, ChatId, Update, UpdateId, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 
 use super::metrics::{Metrics, UpdateLabel};
@@ -42,10 +46,18 @@ struct Load {
     noticed: bool,
 }
 
+/// What the gate holds behind one lock.
+#[derive(Debug, Default)]
+struct Admitted {
+    chats: HashMap<ChatId, Load>,
+    /// When each update let through and not yet done arrived.
+    arrived: HashMap<UpdateId, Instant>,
+}
+
 /// Per-chat admission of updates; see the module documentation.
 pub struct Gate {
     limit: usize,
-    chats: Mutex<HashMap<ChatId, Load>>,
+    admitted: Mutex<Admitted>,
     metrics: Arc<Metrics>,
     notify: Notifier,
 }
@@ -62,7 +74,7 @@ impl Gate {
     pub fn new(limit: usize, metrics: Arc<Metrics>, notify: Notifier) -> Arc<Self> {
         Arc::new(Self {
             limit,
-            chats: Mutex::default(),
+            admitted: Mutex::default(),
             metrics,
             notify,
         })
@@ -71,45 +83,58 @@ impl Gate {
     /// Whether to let `update` through. A dropped one is counted, and the first of a flood
     /// triggers the notice.
     pub fn admit(&self, update: &Update) -> bool {
-        let Some(chat) = chat_of(update) else {
-            return true;
-        };
+        let now = Instant::now();
         let notice = {
-            // A panic elsewhere while holding the lock leaves plain counters: still usable.
-            let mut chats = self.chats.lock().unwrap_or_else(PoisonError::into_inner);
-            let load = chats.entry(chat).or_default();
+            let mut admitted = self.lock();
+            let Some(chat) = chat_of(update) else {
+                admitted.arrived.insert(update.id, now);
+                return true;
+            };
+            let load = admitted.chats.entry(chat).or_default();
             if load.in_flight < self.limit {
                 load.in_flight += 1;
+                admitted.arrived.insert(update.id, now);
                 return true;
             }
-            !std::mem::replace(&mut load.noticed, true)
+            (!std::mem::replace(&mut load.noticed, true)).then_some(chat)
         };
         self.metrics.dropped();
         log::debug!("dropped an update from a chat over its limit");
-        if notice {
+        if let Some(chat) = notice {
             let language = update.from().and_then(|u| u.language_code.clone());
             (self.notify)(chat, language);
         }
         false
     }
 
+    /// When `update` was let through; `None` for one that did not come through the gate.
+    pub fn arrival(&self, update: &Update) -> Option<Instant> {
+        self.lock().arrived.get(&update.id).copied()
+    }
+
     /// Marks `update`'s handling as finished.
     pub fn done(&self, update: &Update) {
+        let mut admitted = self.lock();
+        admitted.arrived.remove(&update.id);
         let Some(chat) = chat_of(update) else {
             return;
         };
-        let mut chats = self.chats.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(load) = chats.get_mut(&chat) {
+        if let Some(load) = admitted.chats.get_mut(&chat) {
             load.in_flight = load.in_flight.saturating_sub(1);
             // The flood is over once the chat's queue drains; a new one gets a new notice.
             if load.in_flight == 0 {
-                chats.remove(&chat);
+                admitted.chats.remove(&chat);
             }
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Admitted> {
+        // A panic elsewhere while holding the lock leaves plain counters: still usable.
+        self.admitted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The handler tree wrapped so that every update, handled or not, is marked done, even
-    /// when a handler panics. A panic is also turned into an error: left to unwind, it would
+    /// when a handler panics, and its reply latency is timed from its arrival. A panic is also turned into an error: left to unwind, it would
     /// kill teloxide's worker for that chat, and the chat's next update would take the whole
     /// dispatcher down.
     pub fn around(
@@ -123,7 +148,12 @@ impl Gate {
                 let gate = gate.clone();
                 async move {
                     let update = deps.try_get::<Update>();
-                    let result = AssertUnwindSafe(cont(deps)).catch_unwind().await;
+                    let arrived = update.as_deref().and_then(|update| gate.arrival(update));
+                    let handling = AssertUnwindSafe(cont(deps)).catch_unwind();
+                    let result = gate
+                        .metrics
+                        .time_reply(arrived.unwrap_or_else(Instant::now), handling)
+                        .await;
                     if let Some(update) = update {
                         gate.done(&update);
                     }

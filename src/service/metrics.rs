@@ -1,17 +1,43 @@
-//! Counters for `GET /metrics`, in the Prometheus text format.
+//! The bot's metrics for `GET /metrics`, in the Prometheus text format (0.0.4), kept in a
+//! `prometheus-client` registry.
 //!
 //! A leaf: it imports nothing of the runtime, so the Telegram adapter's delivery layer can count
 //! into it without depending on the rest of [`crate::service`]. That is why [`StorageStats`],
 //! what a storage reports, is defined here; [`super::storage`] re-exports it.
 //!
-//! Plain atomics rather than a metrics crate: the set is small and fixed, and nothing here can
-//! carry a label from a user (no chat id, name or text), because every label is a closed enum.
+//! Nothing here can carry a label from a user (no chat id, name or text): every label value is
+//! a closed enum's name, a teloxide request type's name (`Payload::NAME`, a constant) or a
+//! histogram bound.
+//!
+//! The reply latency is measured without threading a clock through every handler: the intake
+//! runs each update's handler inside [`Metrics::time_reply`], which keeps the update's arrival in
+//! a task-local, and [`Metrics::reply`], called by the delivery layer for every successful Bot
+//! API call, observes the first one made while handling it.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use strum::{EnumCount, IntoEnumIterator};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, prometheus_text,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use strum::IntoEnumIterator;
 use teloxide::types::{Update, UpdateKind};
+
+/// What every metric's name starts with.
+const PREFIX: &str = "scar_guide";
+
+/// Upper bounds (seconds) of both histograms: from a quick answer to `RETRY_FOR`'s default. 2 and
+/// 6 are the median and p90 goals for a tap's answer under faults; 10 catches teloxide's fixed
+/// wait inside a 5xx answer.
+const SECONDS_BUCKETS: [f64; 13] = [
+    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 6.0, 10.0, 15.0, 30.0, 60.0,
+];
 
 /// What a storage reports for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,7 +51,7 @@ pub struct StorageStats {
 
 /// What kind of update arrived (the `kind` label of `scar_guide_updates_total`).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum UpdateLabel {
@@ -50,7 +76,7 @@ impl UpdateLabel {
 
 /// Why a Bot API call failed (the `kind` label of `scar_guide_api_errors_total`).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum ApiErrorLabel {
@@ -70,175 +96,259 @@ pub enum ApiErrorLabel {
     NotModified,
 }
 
-/// The bot's counters. One per process, shared by every handler.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    updates: [AtomicU64; UpdateLabel::COUNT],
-    dropped: AtomicU64,
-    replies: AtomicU64,
-    api_errors: [AtomicU64; ApiErrorLabel::COUNT],
-    retries: AtomicU64,
-    gave_up: AtomicU64,
-    storage_errors: AtomicU64,
+/// How an update's handling ended (the `outcome` label of `scar_guide_reply_latency_seconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ReplyOutcome {
+    /// Observed when the first reply to the update was delivered.
+    Replied,
+    /// Observed when the handler ended without delivering any reply: the update needed none
+    /// (a group message not addressed to the bot), or every reply failed.
+    NoReply,
 }
 
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+/// The snake_case names above as label values.
+macro_rules! label_value {
+    ($($label:ty),*) => {$(
+        impl EncodeLabelValue for $label {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+                encoder.write_str(<&'static str>::from(*self))
+            }
+        }
+    )*};
+}
+label_value!(UpdateLabel, ApiErrorLabel, ReplyOutcome);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct UpdateKindLabels {
+    kind: UpdateLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ApiErrorLabels {
+    kind: ApiErrorLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: ReplyOutcome,
+}
+
+/// The request's type name in teloxide (`SendMessage`, `AnswerCallbackQuery`, ...), as in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MethodLabels {
+    method: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn seconds_histogram() -> Histogram {
+    Histogram::new(SECONDS_BUCKETS)
+}
+
+tokio::task_local! {
+    /// The update being handled on this task: when it arrived, and whether a reply was
+    /// delivered yet.
+    static HANDLING: ReplyClock;
+}
+
+struct ReplyClock {
+    arrived: Instant,
+    replied: Cell<bool>,
+}
+
+/// The bot's metrics. One per process, shared by every handler.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    updates: Family<UpdateKindLabels, Counter>,
+    dropped: Counter,
+    replies: Counter,
+    api_errors: Family<ApiErrorLabels, Counter>,
+    retries: Counter,
+    gave_up: Counter,
+    storage_errors: Counter,
+    reply_latency: Histograms<OutcomeLabels>,
+    api_calls: Histograms<MethodLabels>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Self {
+            registry: Registry::with_prefix(PREFIX),
+            updates: Family::default(),
+            dropped: Counter::default(),
+            replies: Counter::default(),
+            api_errors: Family::default(),
+            retries: Counter::default(),
+            gave_up: Counter::default(),
+            storage_errors: Counter::default(),
+            reply_latency: Family::new_with_constructor(seconds_histogram),
+            api_calls: Family::new_with_constructor(seconds_histogram),
+        };
+        // Every label of a counter from the start, at 0, so a rate over it is defined before
+        // the first event.
+        for kind in UpdateLabel::iter() {
+            let _ = metrics.updates.get_or_create(&UpdateKindLabels { kind });
+        }
+        for kind in ApiErrorLabel::iter() {
+            let _ = metrics.api_errors.get_or_create(&ApiErrorLabels { kind });
+        }
+        for outcome in ReplyOutcome::iter() {
+            let _ = metrics
+                .reply_latency
+                .get_or_create(&OutcomeLabels { outcome });
+        }
+        metrics.registered()
+    }
 }
 
 impl Metrics {
+    /// Puts every metric in the registry, in the order `/metrics` lists them.
+    fn registered(mut self) -> Self {
+        let registry = &mut self.registry;
+        registry.register("updates", "Updates received, by kind", self.updates.clone());
+        registry.register(
+            "updates_dropped",
+            "Updates dropped because one chat sent faster than it could be answered",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "replies",
+            "Bot API calls answering a user that succeeded (messages, edits, button and inline answers)",
+            self.replies.clone(),
+        );
+        registry.register(
+            "api_errors",
+            "Failed Bot API calls, by kind",
+            self.api_errors.clone(),
+        );
+        registry.register(
+            "api_retries",
+            "Bot API calls repeated after a failure",
+            self.retries.clone(),
+        );
+        registry.register(
+            "api_gave_up",
+            "Bot API calls abandoned after RETRY_FOR",
+            self.gave_up.clone(),
+        );
+        registry.register(
+            "storage_errors",
+            "Conversation storage operations that failed (Redis unreachable)",
+            self.storage_errors.clone(),
+        );
+        registry.register_with_unit(
+            "reply_latency",
+            "Time from an update's arrival to its first reply delivered (or, with outcome no_reply, to the end of its handling)",
+            Unit::Seconds,
+            self.reply_latency.clone(),
+        );
+        registry.register_with_unit(
+            "api_call_duration",
+            "Time one attempt of a Bot API call took, rate limiter queue included, by method",
+            Unit::Seconds,
+            self.api_calls.clone(),
+        );
+        self
+    }
+
     pub fn update(&self, label: UpdateLabel) {
-        bump(&self.updates[label as usize]);
+        self.updates
+            .get_or_create(&UpdateKindLabels { kind: label })
+            .inc();
     }
 
     pub fn dropped(&self) {
-        bump(&self.dropped);
+        self.dropped.inc();
     }
 
+    /// A reply delivered; the first one for the update being handled on this task (see
+    /// [`Metrics::time_reply`]) also gives its reply latency.
     pub fn reply(&self) {
-        bump(&self.replies);
+        self.replies.inc();
+        let first = HANDLING
+            .try_with(|clock| (!clock.replied.replace(true)).then(|| clock.arrived.elapsed()));
+        if let Ok(Some(latency)) = first {
+            self.observe_reply(ReplyOutcome::Replied, latency);
+        }
     }
 
     pub fn api_error(&self, label: ApiErrorLabel) {
-        bump(&self.api_errors[label as usize]);
+        self.api_errors
+            .get_or_create(&ApiErrorLabels { kind: label })
+            .inc();
     }
 
     pub fn retry(&self) {
-        bump(&self.retries);
+        self.retries.inc();
     }
 
     pub fn gave_up(&self) {
-        bump(&self.gave_up);
+        self.gave_up.inc();
     }
 
     pub fn storage_error(&self) {
-        bump(&self.storage_errors);
+        self.storage_errors.inc();
+    }
+
+    /// One attempt of a Bot API call of type `method` (`Payload::NAME`) took `took`.
+    pub fn api_call(&self, method: &'static str, took: Duration) {
+        self.api_calls
+            .get_or_create(&MethodLabels { method })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Runs `handling`, an update's handler, timing its first reply from `arrived`: observed by
+    /// [`Metrics::reply`] when it is delivered, or here at the end when there was none.
+    pub async fn time_reply<F: Future>(&self, arrived: Instant, handling: F) -> F::Output {
+        let clock = ReplyClock {
+            arrived,
+            replied: Cell::new(false),
+        };
+        let (output, replied) = HANDLING
+            .scope(clock, async {
+                let output = handling.await;
+                let replied = HANDLING.try_with(|clock| clock.replied.get());
+                (output, replied.unwrap_or(false))
+            })
+            .await;
+        if !replied {
+            self.observe_reply(ReplyOutcome::NoReply, arrived.elapsed());
+        }
+        output
+    }
+
+    fn observe_reply(&self, outcome: ReplyOutcome, latency: Duration) {
+        self.reply_latency
+            .get_or_create(&OutcomeLabels { outcome })
+            .observe(latency.as_secs_f64());
     }
 
     /// The Prometheus text exposition. `conversations` is `None` when the storage could not
     /// be asked (Redis down): those two series are then left out rather than reported as 0.
     pub fn render(&self, conversations: Option<StorageStats>) -> String {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut out = String::with_capacity(2048);
-        family(
-            &mut out,
-            "scar_guide_updates_total",
-            "counter",
-            "Updates received, by kind.",
-        );
-        for label in UpdateLabel::iter() {
-            let value = load(&self.updates[label as usize]);
-            sample(
-                &mut out,
-                "scar_guide_updates_total",
-                Some(label.into()),
-                value,
-            );
-        }
-        let simple = [
-            (
-                "scar_guide_updates_dropped_total",
-                "Updates dropped because one chat sent faster than it could be answered.",
-                load(&self.dropped),
-            ),
-            (
-                "scar_guide_replies_total",
-                "Bot API calls answering a user that succeeded (messages, edits, button and inline answers).",
-                load(&self.replies),
-            ),
-        ];
-        for (name, help, value) in simple {
-            family(&mut out, name, "counter", help);
-            sample(&mut out, name, None, value);
-        }
-        let name = "scar_guide_api_errors_total";
-        family(&mut out, name, "counter", "Failed Bot API calls, by kind.");
-        for label in ApiErrorLabel::iter() {
-            sample(
-                &mut out,
-                name,
-                Some(label.into()),
-                load(&self.api_errors[label as usize]),
-            );
-        }
-        let simple = [
-            (
-                "scar_guide_api_retries_total",
-                "Bot API calls repeated after a failure.",
-                load(&self.retries),
-            ),
-            (
-                "scar_guide_api_gave_up_total",
-                "Bot API calls abandoned after RETRY_FOR.",
-                load(&self.gave_up),
-            ),
-            (
-                "scar_guide_storage_errors_total",
-                "Conversation storage operations that failed (Redis unreachable).",
-                load(&self.storage_errors),
-            ),
-        ];
-        for (name, help, value) in simple {
-            family(&mut out, name, "counter", help);
-            sample(&mut out, name, None, value);
-        }
+        let mut out = String::with_capacity(8192);
+        // Encoding into a String cannot fail: only the writer can.
+        let _ = prometheus_text::encode(&mut out, &self.registry);
         if let Some(stats) = conversations {
-            let name = "scar_guide_conversations_active";
-            family(&mut out, name, "gauge", "Conversations held now.");
-            sample(&mut out, name, None, stats.active);
-            let name = "scar_guide_conversations_expired_total";
-            family(
-                &mut out,
-                name,
-                "counter",
-                "Conversations forgotten after STATE_TTL of inactivity.",
+            // Read from the storage at each scrape, so they live in a registry of their own.
+            let mut storage = Registry::with_prefix(PREFIX);
+            storage.register(
+                "conversations_active",
+                "Conversations held now",
+                ConstGauge::new(stats.active),
             );
-            sample(&mut out, name, None, stats.expired);
+            storage.register(
+                "conversations_expired",
+                "Conversations forgotten after STATE_TTL of inactivity",
+                ConstCounter::new(stats.expired),
+            );
+            let _ = prometheus_text::encode(&mut out, &storage);
         }
         out
     }
 }
 
-/// The `# HELP` and `# TYPE` lines that open a metric family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-/// One sample line, with a `kind` label when given (always a closed enum's name).
-fn sample(out: &mut String, name: &str, kind: Option<&'static str>, value: u64) {
-    let _ = match kind {
-        Some(kind) => writeln!(out, "{name}{{kind=\"{kind}\"}} {value}"),
-        None => writeln!(out, "{name} {value}"),
-    };
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_every_series_with_its_labels() {
-        let metrics = Metrics::default();
-        metrics.update(UpdateLabel::CallbackQuery);
-        metrics.api_error(ApiErrorLabel::RateLimited);
-        metrics.reply();
-        metrics.reply();
-        let text = metrics.render(Some(StorageStats {
-            active: 3,
-            expired: 1,
-        }));
-        assert!(text.contains("scar_guide_updates_total{kind=\"callback_query\"} 1\n"));
-        assert!(text.contains("scar_guide_updates_total{kind=\"edited_message\"} 0\n"));
-        assert!(text.contains("scar_guide_api_errors_total{kind=\"rate_limited\"} 1\n"));
-        assert!(text.contains("scar_guide_replies_total 2\n"));
-        assert!(text.contains("scar_guide_conversations_active 3\n"));
-        assert!(text.contains("scar_guide_conversations_expired_total 1\n"));
-        // Every sample line belongs to a family declared with HELP and TYPE.
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let name = line.split(['{', ' ']).next().unwrap_or_default();
-            assert!(text.contains(&format!("# TYPE {name} ")), "{line}");
-        }
-        let without = metrics.render(None);
-        assert!(!without.contains("conversations_active"));
-    }
-}
+mod tests;

@@ -253,8 +253,12 @@ impl Delivery {
         let mut backoff = self.policy.first_backoff;
         let mut attempt: u32 = 1;
         loop {
+            // The wait for a slot counts in the reply's latency, not in the call's duration.
             self.pace(chat, method).await;
-            let err = match request.send_ref().await {
+            let attempt_started = Instant::now();
+            let result = request.send_ref().await;
+            self.metrics.api_call(method, attempt_started.elapsed());
+            let err = match result {
                 Ok(output) => {
                     self.metrics.reply();
                     return Ok(output);

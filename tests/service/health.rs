@@ -162,3 +162,100 @@ fn metrics_count_updates_replies_and_retries_but_name_no_one() {
     }
     bot.stop_cleanly(STOP);
 }
+
+#[test]
+fn metrics_time_each_reply_and_each_bot_api_call_by_method_but_name_no_one() {
+    let api = FakeTelegram::start();
+    let addr = free_addr();
+    let mut env = vec![("METRICS_ADDR", addr.as_str())];
+    env.extend(FAST);
+    let mut bot = InProcess::start(&api, &env);
+    wait_for_http(&addr, "/healthz", DEADLINE, "200", |r| r.status == 200);
+
+    const NAME: &str = "Aubertinelle";
+    const ID: i64 = 6_502_883_117;
+    const TEXT: &str = "walrus pepper atlas";
+    let mut chat = PrivateChat::new(TgUser::new(ID, NAME, "en"));
+    chat.send(&api, "/start");
+    chat.send(&api, TEXT);
+    chat.tap(&api, Pick::Action(Action::Topic(Topic::Identify)));
+    let deliveries = api.deliveries_in(ID);
+
+    // Three updates, each answered: three first replies timed, none timed as unanswered.
+    let replied = r#"scar_guide_reply_latency_seconds_count{outcome="replied"}"#;
+    let no_reply = r#"scar_guide_reply_latency_seconds_count{outcome="no_reply"}"#;
+    let calls = "scar_guide_api_call_duration_seconds_count";
+    let after = wait_until(
+        DEADLINE,
+        || {
+            format!(
+                "three replies timed; /metrics:\n{}",
+                Metrics::fetch(&addr).text
+            )
+        },
+        || {
+            let now = Metrics::fetch(&addr);
+            let done = now.value(replied) == Some(3.0) && now.sum(calls) >= deliveries.len() as f64;
+            done.then_some(now)
+        },
+    );
+    assert_eq!(after.value(no_reply), Some(0.0), "{}", after.text);
+    // Each Bot API method the conversation used has its durations, under teloxide's name for
+    // the request (the fake records it lowercased), at least once per call made.
+    let timed: Vec<(String, f64)> = after
+        .samples()
+        .into_iter()
+        .filter_map(|(series, count)| {
+            let method = series
+                .strip_prefix(&format!("{calls}{{method=\""))?
+                .strip_suffix("\"}")?;
+            Some((method.to_owned(), count))
+        })
+        .collect();
+    for used in ["sendmessage", "editmessagetext", "answercallbackquery"] {
+        let made = deliveries.iter().filter(|d| d.method == used).count() as f64;
+        assert!(made >= 1.0, "the conversation made no {used}");
+        let count = timed
+            .iter()
+            .find(|(method, _)| method.to_lowercase() == used)
+            .map(|(_, count)| *count);
+        assert!(
+            count.is_some_and(|count| count >= made),
+            "{used}: {made} calls, timed {count:?}:\n{}",
+            after.text
+        );
+    }
+    // A histogram's buckets count up to its total.
+    let inf = r#"scar_guide_reply_latency_seconds_bucket{outcome="replied",le="+Inf"}"#;
+    assert_eq!(after.value(inf), Some(3.0), "{}", after.text);
+
+    // Every label is one of the closed set of keys, with a bucket bound or a word as value.
+    for (series, _) in after.samples() {
+        let Some(labels) = series
+            .split_once('{')
+            .and_then(|(_, rest)| rest.strip_suffix('}'))
+        else {
+            continue;
+        };
+        for pair in labels.split(',') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = value.trim_matches('"');
+            let fits = match key {
+                "le" => value == "+Inf" || value.parse::<f64>().is_ok_and(|bound| bound <= 60.0),
+                "kind" | "outcome" | "method" => {
+                    !value.is_empty() && value.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+                }
+                _ => false,
+            };
+            assert!(fits, "label {pair} in {series}:\n{}", after.text);
+        }
+    }
+    for private in [&ID.to_string(), NAME, TEXT, "walrus", "pepper"] {
+        assert!(
+            !after.text.contains(private),
+            "{private:?} in /metrics:\n{}",
+            after.text
+        );
+    }
+    bot.stop_cleanly(STOP);
+}
