@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use self::secret::{RedisUrl, Secret, Token};
+use self::urls::masked;
 
 mod secret;
+mod urls;
 
 /// Default for `STATE_TTL`: idle conversations are forgotten after a day.
 pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -109,8 +111,18 @@ pub enum ConfigError {
     MissingToken,
     #[error("TELOXIDE_TOKEN does not look like a bot token (expected digits, ':' and a secret)")]
     MalformedToken,
-    #[error("TELOXIDE_API_URL is not a valid http(s) URL: {0}")]
+    #[error("TELOXIDE_API_URL is not a valid http(s) URL with a host: {0}")]
     BadApiUrl(String),
+    #[error(
+        "TELOXIDE_API_URL sends the token in clear over http:// to a host that is not this machine: {0}. Use https://, a loopback address (127.0.0.1, ::1, localhost), or set ALLOW_HTTP_API=1 for a local Bot API server on a private network you trust"
+    )]
+    ClearTextApiUrl(String),
+    #[error(
+        "ALLOW_HTTP_API is set but TELOXIDE_API_URL is not: it only applies to a local Bot API server"
+    )]
+    AllowHttpWithoutApiUrl,
+    #[error("{0} is not 1 or 0 (true or false): {1}")]
+    BadFlag(&'static str, String),
     #[error("STATE_TTL is not a duration like '24h' or '30m' (at most a year): {0}")]
     BadTtl(String),
     #[error("STATE_CAPACITY is not a positive whole number: {0}")]
@@ -157,7 +169,12 @@ impl Config {
         };
         let mut problems = Problems::default();
         let token = problems.check(token(get("TELOXIDE_TOKEN")).map(Some), None);
-        let api_url = problems.check(api_url(get("TELOXIDE_API_URL")), None);
+        let allow_http = problems.check(flag("ALLOW_HTTP_API", get("ALLOW_HTTP_API")), false);
+        let raw_api_url = get("TELOXIDE_API_URL");
+        if allow_http && raw_api_url.is_none() {
+            problems.0.push(ConfigError::AllowHttpWithoutApiUrl);
+        }
+        let api_url = problems.check(urls::api_url(raw_api_url, allow_http), None);
         let state_ttl = problems.check(
             duration(
                 "STATE_TTL",
@@ -264,15 +281,6 @@ fn token(raw: Option<String>) -> Result<Token, ConfigError> {
     }
 }
 
-fn api_url(raw: Option<String>) -> Result<Option<url::Url>, ConfigError> {
-    let Some(raw) = raw else { return Ok(None) };
-    let url = url::Url::parse(&raw).map_err(|e| ConfigError::BadApiUrl(format!("{raw} ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::BadApiUrl(raw));
-    }
-    Ok(Some(url))
-}
-
 /// A duration within `(min, max, max in words)`; `Ok(None)` when unset.
 fn duration(
     name: &'static str,
@@ -287,6 +295,15 @@ fn duration(
         .filter(|d| *d >= min && *d <= max)
         .map(Some)
         .ok_or(ConfigError::BadDuration(name, max_words, raw))
+}
+
+/// A yes/no setting: `1`/`true`/`yes` or `0`/`false`/`no`; `false` when unset.
+fn flag(name: &'static str, raw: Option<String>) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(ConfigError::BadFlag(name, raw.unwrap_or_default())),
+    }
 }
 
 /// A rate from 1 to 10 000; `Ok(None)` when unset.
@@ -320,16 +337,10 @@ fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Op
         let metrics_addr = problems.check(metrics_addr.transpose(), None);
         return Some(Receive::Polling { metrics_addr });
     };
-    let url = url::Url::parse(&raw_url).ok().filter(|u| {
-        u.scheme() == "https"
-            && u.host_str().is_some_and(|h| !h.is_empty())
-            && u.port_or_known_default()
-                .is_some_and(|p| WEBHOOK_PORTS.contains(&p))
-            // The path becomes an axum route, where ':' and '*' start parameters.
-            && !u.path().split('/').any(|seg| seg.starts_with([':', '*']))
-    });
+    let url = urls::webhook_url(&raw_url);
     let url = problems.check(
-        url.map(Some).ok_or(ConfigError::BadWebhookUrl(raw_url)),
+        url.map(Some)
+            .ok_or_else(|| ConfigError::BadWebhookUrl(masked(&raw_url))),
         None,
     );
     if metrics_addr.is_some() {
