@@ -128,7 +128,11 @@ pub enum ConfigError {
     #[error("STATE_CAPACITY is not a positive whole number: {0}")]
     BadCapacity(String),
     #[error(
-        "WEBHOOK_URL must be an https URL with a host, on port 443, 80, 88 or 8443 (the ports Telegram posts to): {0}"
+        "STATE_CAPACITY bounds the conversations kept in memory, but STORAGE_URL keeps them in Redis, which it does not bound: remove STATE_CAPACITY (Redis's own maxmemory bounds it; STATE_TTL still expires them)"
+    )]
+    CapacityWithRedis,
+    #[error(
+        "WEBHOOK_URL must be an https URL with a host, on port 443, 80, 88 or 8443 (the ports Telegram posts to; http and other ports only with a local Bot API server in TELOXIDE_API_URL): {0}"
     )]
     BadWebhookUrl(String),
     #[error("LISTEN_ADDR is not an IP address and port like 0.0.0.0:8080: {0}")]
@@ -175,6 +179,7 @@ impl Config {
             problems.0.push(ConfigError::AllowHttpWithoutApiUrl);
         }
         let api_url = problems.check(urls::api_url(raw_api_url, allow_http), None);
+        let local_api = api_url.as_ref().is_some_and(|a| a.local);
         let state_ttl = problems.check(
             duration(
                 "STATE_TTL",
@@ -195,8 +200,12 @@ impl Config {
             },
             None,
         );
-        let receive = receive(&get, &mut problems);
+        let receive = receive(&get, local_api, &mut problems);
         let storage = problems.check(storage(get("STORAGE_URL")), StorageConfig::Memory);
+        // Redis keeps every conversation until STATE_TTL: a capacity would be a promise unkept.
+        if state_capacity.is_some() && matches!(storage, StorageConfig::Redis(_)) {
+            problems.0.push(ConfigError::CapacityWithRedis);
+        }
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
             per_chat_per_sec: problems
@@ -237,7 +246,7 @@ impl Config {
         match (token, receive) {
             (Some(token), Some(receive)) if problems.0.is_empty() => Ok(Self {
                 token,
-                api_url,
+                api_url: api_url.map(|a| a.url),
                 state_ttl: state_ttl.unwrap_or(DEFAULT_STATE_TTL),
                 state_capacity: state_capacity.unwrap_or(DEFAULT_STATE_CAPACITY),
                 receive,
@@ -325,7 +334,12 @@ fn socket_addr(raw: &str, err: fn(String) -> ConfigError) -> Result<SocketAddr, 
 
 /// Long polling, or the webhook when `WEBHOOK_URL` is set; variables of the other mode are
 /// refused rather than silently ignored.
-fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Option<Receive> {
+/// A local Bot API server (`local_api`) also posts over http and to any port.
+fn receive(
+    get: &impl Fn(&str) -> Option<String>,
+    local_api: bool,
+    problems: &mut Problems,
+) -> Option<Receive> {
     let metrics_addr = get("METRICS_ADDR");
     let Some(raw_url) = get("WEBHOOK_URL") else {
         // LISTEN_ADDR alone is fine (the container image sets it for both modes); a secret
@@ -337,7 +351,7 @@ fn receive(get: &impl Fn(&str) -> Option<String>, problems: &mut Problems) -> Op
         let metrics_addr = problems.check(metrics_addr.transpose(), None);
         return Some(Receive::Polling { metrics_addr });
     };
-    let url = urls::webhook_url(&raw_url);
+    let url = urls::webhook_url(&raw_url, local_api);
     let url = problems.check(
         url.map(Some)
             .ok_or_else(|| ConfigError::BadWebhookUrl(masked(&raw_url))),

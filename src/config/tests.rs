@@ -339,3 +339,88 @@ fn userinfo_is_masked_in_every_url_error() {
     assert_eq!(masked("https://a:b@c@host/p"), "https://***@host/p");
     assert_eq!(masked("https://u@host?x=@y"), "https://***@host?x=@y");
 }
+
+#[test]
+fn an_api_url_path_loses_its_trailing_slash() {
+    // teloxide pushes `bot<token>` and the method as path segments onto this URL (the calls
+    // themselves are checked against a fake Bot API in tests/service.rs).
+    for (given, expected) in [
+        ("http://127.0.0.1:8081", "http://127.0.0.1:8081/"),
+        ("http://127.0.0.1:8081/", "http://127.0.0.1:8081/"),
+        ("http://127.0.0.1:8081/tg", "http://127.0.0.1:8081/tg"),
+        ("http://127.0.0.1:8081/tg/", "http://127.0.0.1:8081/tg"),
+        (
+            "https://proxy.example.org/a/b//",
+            "https://proxy.example.org/a/b",
+        ),
+    ] {
+        let config = Config::from_lookup(env(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("TELOXIDE_API_URL", given),
+        ]))
+        .unwrap();
+        assert_eq!(config.api_url.expect("an API URL").as_str(), expected);
+    }
+}
+
+#[test]
+fn state_capacity_is_refused_with_redis() {
+    let errors = api_problems(&[
+        ("STATE_CAPACITY", "5000"),
+        ("STORAGE_URL", "redis://127.0.0.1:6379/0"),
+    ]);
+    assert_eq!(errors, vec![ConfigError::CapacityWithRedis]);
+    let message = errors[0].to_string();
+    assert!(
+        message.contains("STATE_CAPACITY") && message.contains("remove"),
+        "{message}"
+    );
+    // Unset with Redis, or set with memory storage: fine.
+    for pairs in [
+        &[("STORAGE_URL", "redis://127.0.0.1:6379/0")][..],
+        &[("STATE_CAPACITY", "5000"), ("STORAGE_URL", "memory")][..],
+    ] {
+        let mut all = vec![("TELOXIDE_TOKEN", "1:a")];
+        all.extend_from_slice(pairs);
+        assert!(Config::from_lookup(env(&all)).is_ok(), "{pairs:?}");
+    }
+}
+
+#[test]
+fn an_http_webhook_is_accepted_only_with_a_local_bot_api_server() {
+    let webhook = |api: &[(&'static str, &'static str)], hook: &'static str| {
+        let mut all = vec![("TELOXIDE_TOKEN", "1:a"), ("WEBHOOK_URL", hook)];
+        all.extend_from_slice(api);
+        Config::from_lookup(env(&all))
+    };
+    let local = [("TELOXIDE_API_URL", "http://127.0.0.1:8081/")];
+    let private = [
+        ("TELOXIDE_API_URL", "http://10.0.0.5:8081/"),
+        ("ALLOW_HTTP_API", "1"),
+    ];
+    for hook in [
+        "http://10.0.0.7:8080/hook",
+        "https://bot.example.org:9443/hook",
+    ] {
+        for api in [&local[..], &private[..]] {
+            let config = webhook(api, hook).unwrap_or_else(|e| panic!("{hook}: {e:?}"));
+            let Receive::Webhook { url, .. } = config.receive else {
+                panic!("not webhook mode")
+            };
+            assert_eq!(url.as_str(), hook);
+        }
+        // api.telegram.org, or a remote server it cannot tell is local: https on its ports.
+        for api in [
+            &[][..],
+            &[("TELOXIDE_API_URL", "https://botapi.example.org/")][..],
+        ] {
+            let errors = webhook(api, hook).unwrap_err();
+            assert!(
+                matches!(&errors[..], [ConfigError::BadWebhookUrl(_)]),
+                "{hook}: {errors:?}"
+            );
+            assert!(errors[0].to_string().contains("local Bot API server"));
+        }
+    }
+    assert!(webhook(&local, "ftp://10.0.0.7/hook").is_err());
+}

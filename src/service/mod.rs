@@ -9,7 +9,8 @@
 //!
 //! teloxide's dispatcher panics when its first getMe fails and listens only for SIGINT, so
 //! start-up checks the Bot API first (retrying with capped backoff), registers the profile in
-//! the background (a failure is a warning), and the stop comes from the caller's future.
+//! the background (each call retried a few times the same way; a failure is a warning), and
+//! the stop comes from the caller's future.
 //!
 //! The stack a reply goes through: the handlers → [`Delivery`] (retries) → `CacheMe` (getMe
 //! once) → `Throttle` (Telegram's rate limits) → `Bot` (HTTP with `API_TIMEOUT`). Updates come
@@ -201,8 +202,8 @@ where
     // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
     // not hold up the first answer.
     tokio::spawn({
-        let (raw, content) = (raw.clone(), content.clone());
-        async move { startup::register_profile(&raw, &content).await }
+        let (raw, content, shutdown) = (raw.clone(), content.clone(), shutdown.clone());
+        async move { startup::register_profile(&raw, &content, &shutdown).await }
     });
 
     let handler = gate.around(telegram::schema::<ServiceBot>());
