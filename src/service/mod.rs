@@ -49,6 +49,7 @@ use self::storage::{ExpiringStorage, RedisStorage, Store};
 use crate::config::{Config, RateLimits, Receive, StorageConfig};
 use crate::content::Content;
 use crate::pictures::Pictures;
+use crate::telegram::callback::ButtonKey;
 use crate::telegram::delivery::{Delivery, Policy, error_kind};
 use crate::telegram::photos::Photos;
 use crate::telegram::{self, HandlerError};
@@ -209,7 +210,11 @@ where
     let handler = gate.around(telegram::schema::<ServiceBot>());
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(telegram::dependencies_with(
-            content, storage, delivery, photos,
+            content,
+            storage,
+            delivery,
+            photos,
+            ButtonKey::from_token(config.token.expose()),
         ))
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
