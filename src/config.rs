@@ -13,6 +13,7 @@ pub use self::secret::{RedisUrl, Secret, Token};
 
 mod http;
 mod secret;
+mod urls;
 
 /// Default for `STATE_TTL`: idle conversations are forgotten after a day.
 pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -90,14 +91,28 @@ pub enum ConfigError {
     MissingToken,
     #[error("TELOXIDE_TOKEN does not look like a bot token (expected digits, ':' and a secret)")]
     MalformedToken,
-    #[error("TELOXIDE_API_URL is not a valid http(s) URL: {0}")]
+    #[error("TELOXIDE_API_URL is not a valid http(s) URL with a host: {0}")]
     BadApiUrl(String),
+    #[error(
+        "TELOXIDE_API_URL sends the token in clear over http:// to a host that is not this machine: {0}. Use https://, a loopback address (127.0.0.1, ::1, localhost), or set ALLOW_HTTP_API=1 for a local Bot API server on a private network you trust"
+    )]
+    ClearTextApiUrl(String),
+    #[error(
+        "ALLOW_HTTP_API is set but TELOXIDE_API_URL is not: it only applies to a local Bot API server"
+    )]
+    AllowHttpWithoutApiUrl,
+    #[error("{0} is not 1 or 0 (true or false): {1}")]
+    BadFlag(&'static str, String),
     #[error("STATE_TTL is not a duration like '24h' or '30m' (at most a year): {0}")]
     BadTtl(String),
     #[error("STATE_CAPACITY is not a positive whole number: {0}")]
     BadCapacity(String),
     #[error(
-        "WEBHOOK_URL must be an https URL with a host, on port 443, 80, 88 or 8443 (the ports Telegram posts to): {0}"
+        "STATE_CAPACITY bounds the conversations kept in memory, but STORAGE_URL keeps them in Redis, which it does not bound: remove STATE_CAPACITY (Redis's own maxmemory bounds it; STATE_TTL still expires them)"
+    )]
+    CapacityWithRedis,
+    #[error(
+        "WEBHOOK_URL must be an https URL with a host, on port 443, 80, 88 or 8443 (the ports Telegram posts to; http and other ports only with a local Bot API server in TELOXIDE_API_URL): {0}"
     )]
     BadWebhookUrl(String),
     #[error("LISTEN_ADDR is not an IP address and port like 0.0.0.0:8080: {0}")]
@@ -140,7 +155,13 @@ impl Config {
         };
         let mut problems = Problems::default();
         let token = problems.check(token(get("TELOXIDE_TOKEN")).map(Some), None);
-        let api_url = problems.check(api_url(get("TELOXIDE_API_URL")), None);
+        let allow_http = problems.check(flag("ALLOW_HTTP_API", get("ALLOW_HTTP_API")), false);
+        let raw_api_url = get("TELOXIDE_API_URL");
+        if allow_http && raw_api_url.is_none() {
+            problems.0.push(ConfigError::AllowHttpWithoutApiUrl);
+        }
+        let api_url = problems.check(urls::api_url(raw_api_url, allow_http), None);
+        let local_api = api_url.as_ref().is_some_and(|a| a.local);
         let state_ttl = problems.check(
             duration(
                 "STATE_TTL",
@@ -161,9 +182,13 @@ impl Config {
             },
             None,
         );
-        let receive = http::receive(&get, &mut problems);
+        let receive = http::receive(&get, local_api, &mut problems);
         let http = http::http_limits(&get, &mut problems);
         let storage = problems.check(storage(get("STORAGE_URL")), StorageConfig::Memory);
+        // Redis keeps every conversation until STATE_TTL: a capacity would be a promise unkept.
+        if state_capacity.is_some() && matches!(storage, StorageConfig::Redis(_)) {
+            problems.0.push(ConfigError::CapacityWithRedis);
+        }
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
             per_chat_per_sec: problems
@@ -204,7 +229,7 @@ impl Config {
         match (token, receive) {
             (Some(token), Some(receive)) if problems.0.is_empty() => Ok(Self {
                 token,
-                api_url,
+                api_url: api_url.map(|a| a.url),
                 state_ttl: state_ttl.unwrap_or(DEFAULT_STATE_TTL),
                 state_capacity: state_capacity.unwrap_or(DEFAULT_STATE_CAPACITY),
                 receive,
@@ -249,15 +274,6 @@ fn token(raw: Option<String>) -> Result<Token, ConfigError> {
     }
 }
 
-fn api_url(raw: Option<String>) -> Result<Option<url::Url>, ConfigError> {
-    let Some(raw) = raw else { return Ok(None) };
-    let url = url::Url::parse(&raw).map_err(|e| ConfigError::BadApiUrl(format!("{raw} ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::BadApiUrl(raw));
-    }
-    Ok(Some(url))
-}
-
 /// A duration within `(min, max, max in words)`; `Ok(None)` when unset.
 fn duration(
     name: &'static str,
@@ -272,6 +288,15 @@ fn duration(
         .filter(|d| *d >= min && *d <= max)
         .map(Some)
         .ok_or(ConfigError::BadDuration(name, max_words, raw))
+}
+
+/// A yes/no setting: `1`/`true`/`yes` or `0`/`false`/`no`; `false` when unset.
+fn flag(name: &'static str, raw: Option<String>) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(ConfigError::BadFlag(name, raw.unwrap_or_default())),
+    }
 }
 
 /// A rate from 1 to 10 000; `Ok(None)` when unset.

@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 
 use scar_guide::content::html;
 use scar_guide::conversation::Conversation;
+use scar_guide::conversation::{Action, Input, State};
 use scar_guide::knowledge::{Link, ScarKind, Topic};
-use scar_guide::telegram::callback::{self, GroupTap};
+use scar_guide::telegram::callback::{self, ButtonKey, GroupTap};
+use scar_guide::telegram::{TEST_TOKEN, toast};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::{ChatId, ReplyMarkup, UserId};
 use teloxide_tests::{MockCallbackQuery, MockGroupChat, MockMessageText, MockUser};
@@ -22,6 +24,11 @@ fn expected_deep_link(me: &Me, link: Link) -> String {
 
 /// A member of the group other than the one who asked.
 const OTHER_MEMBER: u64 = 87_654_321;
+
+/// The key the test bot tags its group buttons with.
+fn key() -> ButtonKey {
+    ButtonKey::from_token(TEST_TOKEN)
+}
 
 #[tokio::test]
 async fn in_a_group_only_addressed_commands_are_answered_and_only_the_asker_may_tap() {
@@ -68,8 +75,10 @@ async fn in_a_group_only_addressed_commands_are_answered_and_only_the_asker_may_
     let taps: Vec<(String, String, GroupTap)> = keyboard_buttons(&markup)
         .into_iter()
         .map(|(label, data)| {
+            // Tagged with the bot's key.
             let tap = callback::parse_group(&data)
-                .unwrap_or_else(|| panic!("{data:?} is not a group button"));
+                .and_then(|d| d.verified(&key()))
+                .unwrap_or_else(|| panic!("{data:?} is not a genuine group button"));
             (label, data, tap)
         })
         .collect();
@@ -206,4 +215,146 @@ async fn in_a_group_only_addressed_commands_are_answered_and_only_the_asker_may_
         let stored = chat.storage.clone().get_dialogue(id).await.unwrap();
         assert_eq!(stored, None, "state stored for {id}");
     }
+}
+
+/// What the bot shows a member who presses a group button that is not theirs.
+fn not_yours() -> Option<String> {
+    Some(toast(&english().ui.group.not_yours))
+}
+
+/// Copies of a group button that another member could send are refused with the group's
+/// notice and edit nothing: the asker's data with the presser's id, a changed tag, the
+/// presser's own genuine button pressed on the asker's message.
+#[tokio::test]
+async fn forged_group_buttons_are_refused_and_the_message_is_not_edited() {
+    let mut chat = Chat::new();
+    let bot = chat.bot.me.username().to_owned();
+    let group = MockGroupChat::new().build();
+    let other = MockUser::new().id(OTHER_MEMBER).first_name("Bea").build();
+    let start = format!("/start@{bot}");
+    chat.send_update(MockMessageText::new().text(&start).chat(group.clone()))
+        .await;
+    let intro = chat.last.sent_messages[0].clone();
+    let data = keyboard_buttons(intro.reply_markup().expect("topic buttons"))[0]
+        .1
+        .clone();
+    // Bea's own greeting, with her own genuine buttons.
+    chat.send_update(
+        MockMessageText::new()
+            .text(&start)
+            .chat(group.clone())
+            .from(other.clone()),
+    )
+    .await;
+    let hers = chat.last.sent_messages[0].clone();
+    let her_data = keyboard_buttons(hers.reply_markup().expect("topic buttons"))[0]
+        .1
+        .clone();
+    let her_tap = callback::parse_group(&her_data)
+        .expect("a group button")
+        .tap;
+    assert_eq!(her_tap.asker, UserId(OTHER_MEMBER));
+
+    let flipped = if data.ends_with('0') { '1' } else { '0' };
+    let wrong_tag = format!("{}{flipped}", &data[..data.len() - 1]);
+    let with_her_id = data.replacen(&MockUser::ID.to_string(), &OTHER_MEMBER.to_string(), 1);
+    assert_ne!(with_her_id, data);
+    let forgeries = [
+        ("her id in the asker's data", with_her_id, other.clone()),
+        (
+            "the asker's data with a wrong tag",
+            wrong_tag,
+            MockUser::new().build(),
+        ),
+        (
+            "her own button on the asker's message",
+            her_data.clone(),
+            other.clone(),
+        ),
+    ];
+    for (what, forged, from) in forgeries {
+        chat.send_update(
+            MockCallbackQuery::new()
+                .message(intro.clone())
+                .data(forged)
+                .from(from),
+        )
+        .await;
+        assert_eq!(chat.answers(), vec![not_yours()], "{what}");
+        assert!(chat.last.edited_messages_text.is_empty(), "{what}: edited");
+        assert!(chat.last.sent_messages.is_empty(), "{what}: posted");
+    }
+
+    // The genuine presses still work: hers on her message, the asker's on theirs.
+    let content = content();
+    let conv = Conversation::new(&content, english());
+    for (message, data, from, tap) in [
+        (hers, her_data, other, her_tap),
+        (
+            intro,
+            data.clone(),
+            MockUser::new().build(),
+            callback::parse_group(&data).expect("a group button").tap,
+        ),
+    ] {
+        chat.send_update(
+            MockCallbackQuery::new()
+                .message(message.clone())
+                .data(data)
+                .from(from),
+        )
+        .await;
+        assert_eq!(chat.answers(), vec![None]);
+        let edits = &chat.last.edited_messages_text;
+        assert_eq!(edits.len(), 1);
+        assert_eq!(edits[0].message.id, message.id);
+        assert_eq!(edits[0].bot_request.text, conv.compact_card(tap.link));
+    }
+}
+
+/// A group button's data sent on a private menu, even the presser's own and genuine, is
+/// invalid there: answered as such, and the conversation goes on where it was.
+#[tokio::test]
+async fn group_data_on_a_private_menu_is_invalid() {
+    let mut chat = Chat::new();
+    chat.send("/start").await;
+    chat.tap(Action::Topic(Topic::Prevent)).await;
+    let menu = chat.menu.clone().expect("a menu");
+    let before = chat.session().await.expect("a session").state;
+    assert_eq!(before, State::Prevent);
+    let genuine = callback::encode_group(
+        GroupTap {
+            asker: UserId(MockUser::ID),
+            link: Link::Scar(ScarKind::Redness),
+        },
+        &key(),
+    );
+    chat.tap_raw(&menu, &genuine).await;
+    let pack = english();
+    let expected = Conversation::new(&content(), pack).step(&before, Input::Forged);
+    assert_eq!(chat.answers(), vec![Some(toast(&pack.ui.hints.invalid))]);
+    assert_eq!(
+        expected.notice.as_deref(),
+        Some(pack.ui.hints.invalid.as_str())
+    );
+    let card = Conversation::new(&content(), pack).compact_card(Link::Scar(ScarKind::Redness));
+    assert!(
+        chat.last
+            .edited_messages_text
+            .iter()
+            .all(|e| e.bot_request.text != card),
+        "the private menu became a group card"
+    );
+    assert_eq!(chat.session().await.expect("a session").state, before);
+    // The question is asked anew, and its buttons work.
+    assert!(
+        chat.sent_texts()
+            .last()
+            .is_some_and(|t| t.contains(&pack.ui.prevent_question)),
+        "{:?}",
+        chat.sent_texts()
+    );
+    chat.tap(Action::Acne(scar_guide::knowledge::AcneKind::Purple))
+        .await;
+    assert_eq!(chat.answers(), vec![None]);
 }

@@ -41,9 +41,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_scar-guide");
 pub const POLL: Duration = Duration::from_millis(20);
 
 /// Every variable the binary reads: none is inherited from the test's environment.
-const SERVICE_VARS: [&str; 20] = [
+const SERVICE_VARS: [&str; 21] = [
     "TELOXIDE_TOKEN",
     "TELOXIDE_API_URL",
+    "ALLOW_HTTP_API",
     "STATE_TTL",
     "STATE_CAPACITY",
     "STORAGE_URL",

@@ -265,6 +265,7 @@ async fn each_picture_is_uploaded_once_across_many_chats_then_sent_by_its_file_i
             storage,
             delivery,
             photos_handle.clone(),
+            telegram::callback::ButtonKey::from_token(telegram::TEST_TOKEN),
         ));
         chat.send("/start").await;
         for action in NOT_SURE_PATH {

@@ -412,7 +412,7 @@ async fn the_settings_language_is_used_in_groups() {
         .into_iter()
         .next()
         .expect("a topic button");
-    let tap = callback::parse_group(&data).expect("a group button");
+    let tap = callback::parse_group(&data).expect("a group button").tap;
     let ja_conv = Conversation::new(&content, ja);
     let title: &str = match tap.link {
         Link::Scar(kind) => &ja.scars.get(kind).label,

@@ -113,8 +113,10 @@ fn socket_addr(raw: &str, err: fn(String) -> ConfigError) -> Result<SocketAddr, 
 
 /// Long polling, or the webhook when `WEBHOOK_URL` is set; variables of the other mode are
 /// refused rather than silently ignored.
+/// A local Bot API server (`local_api`) also posts over http and to any port.
 pub(super) fn receive(
     get: &impl Fn(&str) -> Option<String>,
+    local_api: bool,
     problems: &mut Problems,
 ) -> Option<Receive> {
     let metrics_addr =
@@ -128,16 +130,10 @@ pub(super) fn receive(
         }
         return Some(Receive::Polling { metrics_addr });
     };
-    let url = url::Url::parse(&raw_url).ok().filter(|u| {
-        u.scheme() == "https"
-            && u.host_str().is_some_and(|h| !h.is_empty())
-            && u.port_or_known_default()
-                .is_some_and(|p| WEBHOOK_PORTS.contains(&p))
-            // The path becomes an axum route, where ':' and '*' start parameters.
-            && !u.path().split('/').any(|seg| seg.starts_with([':', '*']))
-    });
+    let url = super::urls::webhook_url(&raw_url, local_api);
     let url = problems.check(
-        url.map(Some).ok_or(ConfigError::BadWebhookUrl(raw_url)),
+        url.map(Some)
+            .ok_or_else(|| ConfigError::BadWebhookUrl(super::urls::masked(&raw_url))),
         None,
     );
     let listen = socket_addr(

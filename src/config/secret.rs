@@ -45,14 +45,10 @@ pub struct RedisUrl {
 }
 
 impl RedisUrl {
-    /// Validates `raw`; the error says why, naming the URL without its password.
+    /// Validates `raw`; the error says why, naming the URL without its userinfo.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        // Named without its password, which the URL may carry.
-        let shown = |url: &url::Url| {
-            let mut url = url.clone();
-            let _ = url.set_password(url.password().map(|_| "***"));
-            url.to_string()
-        };
+        // Named without its userinfo, which may carry a password.
+        let shown = |url: &url::Url| super::urls::masked(url.as_str());
         let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
         if url.scheme() != "redis" || url.host_str().is_none_or(str::is_empty) {
             return Err(shown(&url));

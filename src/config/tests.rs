@@ -1,5 +1,6 @@
 //! The configuration's unit tests.
 
+use super::urls::masked;
 use super::*;
 
 fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
@@ -292,4 +293,193 @@ fn every_problem_is_named_once() {
             ConfigError::BadSecret(5)
         ]
     );
+}
+
+/// The API URL's problem, with the token set.
+fn api_problems(pairs: &[(&str, &str)]) -> Vec<ConfigError> {
+    let mut all = vec![("TELOXIDE_TOKEN", "1:a")];
+    all.extend_from_slice(pairs);
+    problems(&all)
+}
+
+#[test]
+fn the_api_url_over_http_is_refused_unless_it_is_this_machine_or_allowed() {
+    for url in [
+        "http://127.0.0.1:8081/",
+        "http://127.8.9.10/",
+        "http://[::1]:8081/",
+        "http://localhost:8081/",
+        "http://LOCALHOST/",
+        "https://botapi.example.org/",
+    ] {
+        let config =
+            Config::from_lookup(env(&[("TELOXIDE_TOKEN", "1:a"), ("TELOXIDE_API_URL", url)]));
+        assert!(config.is_ok(), "{url}: {config:?}");
+    }
+    for url in [
+        "http://10.0.0.5:8081/",
+        "http://botapi.internal/",
+        "http://localhost.example.org/",
+        "http://[::2]/",
+    ] {
+        let errors = api_problems(&[("TELOXIDE_API_URL", url)]);
+        assert!(
+            matches!(&errors[..], [ConfigError::ClearTextApiUrl(_)]),
+            "{url}: {errors:?}"
+        );
+        // The message says why and how to fix it.
+        let message = errors[0].to_string();
+        for fix in ["token", "https://", "127.0.0.1", "ALLOW_HTTP_API=1"] {
+            assert!(message.contains(fix), "{fix:?} not in {message}");
+        }
+        // The operator's opt-in for a Bot API server on a private network.
+        for yes in ["1", "true", "YES"] {
+            let config = Config::from_lookup(env(&[
+                ("TELOXIDE_TOKEN", "1:a"),
+                ("TELOXIDE_API_URL", url),
+                ("ALLOW_HTTP_API", yes),
+            ]))
+            .unwrap_or_else(|e| panic!("{url} with ALLOW_HTTP_API={yes}: {e:?}"));
+            assert_eq!(
+                config.api_url.expect("an API URL").host_str(),
+                url::Url::parse(url).unwrap().host_str()
+            );
+        }
+        assert!(matches!(
+            &api_problems(&[("TELOXIDE_API_URL", url), ("ALLOW_HTTP_API", "0")])[..],
+            [ConfigError::ClearTextApiUrl(_)]
+        ));
+    }
+    assert_eq!(
+        api_problems(&[
+            ("TELOXIDE_API_URL", "http://127.0.0.1/"),
+            ("ALLOW_HTTP_API", "maybe")
+        ]),
+        vec![ConfigError::BadFlag("ALLOW_HTTP_API", "maybe".into())]
+    );
+    // An opt-in with nothing to apply to is a mistake, not a no-op.
+    assert_eq!(
+        api_problems(&[("ALLOW_HTTP_API", "1")]),
+        vec![ConfigError::AllowHttpWithoutApiUrl]
+    );
+    assert!(matches!(
+        &api_problems(&[("TELOXIDE_API_URL", "file:///tmp/bot")])[..],
+        [ConfigError::BadApiUrl(_)]
+    ));
+}
+
+#[test]
+fn userinfo_is_masked_in_every_url_error() {
+    for (name, url) in [
+        ("TELOXIDE_API_URL", "http://ada:hunter2@10.0.0.5:8081/"),
+        ("TELOXIDE_API_URL", "ftp://ada:hunter2@botapi.example.org/"),
+        ("TELOXIDE_API_URL", "https://ada:hunter2@exa mple.org/"),
+        ("TELOXIDE_API_URL", "ada:hunter2@botapi.example.org"),
+        ("WEBHOOK_URL", "http://ada:hunter2@bot.example.org/hook"),
+        (
+            "WEBHOOK_URL",
+            "https://ada:hunter2@bot.example.org:8080/hook",
+        ),
+        ("WEBHOOK_URL", "https://ada:hunter2@bot example.org/hook"),
+        ("STORAGE_URL", "rediss://ada:hunter2@db:6380"),
+        ("STORAGE_URL", "redis://ada:hunter2@db/zero"),
+    ] {
+        let errors = api_problems(&[(name, url)]);
+        assert_eq!(errors.len(), 1, "{url}: {errors:?}");
+        let message = errors[0].to_string();
+        assert!(message.starts_with(name), "{message}");
+        assert!(
+            !message.contains("hunter2") && !message.contains("ada"),
+            "{url}: {message}"
+        );
+        assert!(message.contains("***@"), "{url}: {message}");
+    }
+    assert_eq!(masked("https://host/path@x"), "https://host/path@x");
+    assert_eq!(masked("https://a:b@c@host/p"), "https://***@host/p");
+    assert_eq!(masked("https://u@host?x=@y"), "https://***@host?x=@y");
+}
+
+#[test]
+fn an_api_url_path_loses_its_trailing_slash() {
+    // teloxide pushes `bot<token>` and the method as path segments onto this URL (the calls
+    // themselves are checked against a fake Bot API in tests/service.rs).
+    for (given, expected) in [
+        ("http://127.0.0.1:8081", "http://127.0.0.1:8081/"),
+        ("http://127.0.0.1:8081/", "http://127.0.0.1:8081/"),
+        ("http://127.0.0.1:8081/tg", "http://127.0.0.1:8081/tg"),
+        ("http://127.0.0.1:8081/tg/", "http://127.0.0.1:8081/tg"),
+        (
+            "https://proxy.example.org/a/b//",
+            "https://proxy.example.org/a/b",
+        ),
+    ] {
+        let config = Config::from_lookup(env(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("TELOXIDE_API_URL", given),
+        ]))
+        .unwrap();
+        assert_eq!(config.api_url.expect("an API URL").as_str(), expected);
+    }
+}
+
+#[test]
+fn state_capacity_is_refused_with_redis() {
+    let errors = api_problems(&[
+        ("STATE_CAPACITY", "5000"),
+        ("STORAGE_URL", "redis://127.0.0.1:6379/0"),
+    ]);
+    assert_eq!(errors, vec![ConfigError::CapacityWithRedis]);
+    let message = errors[0].to_string();
+    assert!(
+        message.contains("STATE_CAPACITY") && message.contains("remove"),
+        "{message}"
+    );
+    // Unset with Redis, or set with memory storage: fine.
+    for pairs in [
+        &[("STORAGE_URL", "redis://127.0.0.1:6379/0")][..],
+        &[("STATE_CAPACITY", "5000"), ("STORAGE_URL", "memory")][..],
+    ] {
+        let mut all = vec![("TELOXIDE_TOKEN", "1:a")];
+        all.extend_from_slice(pairs);
+        assert!(Config::from_lookup(env(&all)).is_ok(), "{pairs:?}");
+    }
+}
+
+#[test]
+fn an_http_webhook_is_accepted_only_with_a_local_bot_api_server() {
+    let webhook = |api: &[(&'static str, &'static str)], hook: &'static str| {
+        let mut all = vec![("TELOXIDE_TOKEN", "1:a"), ("WEBHOOK_URL", hook)];
+        all.extend_from_slice(api);
+        Config::from_lookup(env(&all))
+    };
+    let local = [("TELOXIDE_API_URL", "http://127.0.0.1:8081/")];
+    let private = [
+        ("TELOXIDE_API_URL", "http://10.0.0.5:8081/"),
+        ("ALLOW_HTTP_API", "1"),
+    ];
+    for hook in [
+        "http://10.0.0.7:8080/hook",
+        "https://bot.example.org:9443/hook",
+    ] {
+        for api in [&local[..], &private[..]] {
+            let config = webhook(api, hook).unwrap_or_else(|e| panic!("{hook}: {e:?}"));
+            let Receive::Webhook { url, .. } = config.receive else {
+                panic!("not webhook mode")
+            };
+            assert_eq!(url.as_str(), hook);
+        }
+        // api.telegram.org, or a remote server it cannot tell is local: https on its ports.
+        for api in [
+            &[][..],
+            &[("TELOXIDE_API_URL", "https://botapi.example.org/")][..],
+        ] {
+            let errors = webhook(api, hook).unwrap_err();
+            assert!(
+                matches!(&errors[..], [ConfigError::BadWebhookUrl(_)]),
+                "{hook}: {errors:?}"
+            );
+            assert!(errors[0].to_string().contains("local Bot API server"));
+        }
+    }
+    assert!(webhook(&local, "ftp://10.0.0.7/hook").is_err());
 }

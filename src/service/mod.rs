@@ -9,7 +9,8 @@
 //!
 //! teloxide's dispatcher panics when its first getMe fails and listens only for SIGINT, so
 //! start-up checks the Bot API first (retrying with capped backoff), registers the profile in
-//! the background (a failure is a warning), and the stop comes from the caller's future.
+//! the background (each call retried a few times the same way; a failure is a warning), and
+//! the stop comes from the caller's future.
 //!
 //! The stack a reply goes through: the handlers → [`Delivery`] (retries, and a slot from the
 //! rate budget for every message: [`crate::pacing`] in this process, [`budget`] shared through
@@ -54,6 +55,7 @@ use crate::config::{Config, Receive, StorageConfig};
 use crate::content::Content;
 use crate::pacing::{Budget, LocalBudget, Rates};
 use crate::pictures::Pictures;
+use crate::telegram::callback::ButtonKey;
 use crate::telegram::delivery::{Delivery, Policy, error_kind};
 use crate::telegram::photos::Photos;
 use crate::telegram::{self, HandlerError};
@@ -210,8 +212,8 @@ where
     // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
     // not hold up the first answer.
     tokio::spawn({
-        let (raw, content) = (raw.clone(), content.clone());
-        async move { startup::register_profile(&raw, &content).await }
+        let (raw, content, shutdown) = (raw.clone(), content.clone(), shutdown.clone());
+        async move { startup::register_profile(&raw, &content, &shutdown).await }
     });
 
     let handler = match leases {
@@ -221,7 +223,11 @@ where
     let handler = gate.around(handler);
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(telegram::dependencies_with(
-            content, storage, delivery, photos,
+            content,
+            storage,
+            delivery,
+            photos,
+            ButtonKey::from_token(config.token.expose()),
         ))
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })

@@ -1,17 +1,20 @@
 //! Callback data: one typed, versioned value with one encoder and one parser.
 //!
 //! Format: `1:<tag>[:<key>[:<key>]]`, keys being the `snake_case` names from
-//! [`crate::knowledge`]. Anyone can read and forge callback data, so the parser accepts only
+//! [`crate::knowledge`]; a group button is `1:g:…`, bound to its asker by a keyed tag
+//! ([`GroupTap`], [`ButtonKey`]). Anyone can read and forge callback data, so the parser accepts only
 //! exact, known values; everything else is `None` and the handler answers it as invalid. The
 //! version prefix lets a future format coexist with menus still open in people's chats.
 
-use teloxide::types::UserId;
+pub use self::group::{ButtonKey, GroupData, GroupTap, encode_group, parse_group};
 
 use crate::conversation::{Action, Detail, LanguageCode, View};
 use crate::knowledge::{
-    AcneKind, CareHabit, DentsAnswer, FlatAnswer, FollowUp, Link, RaisedAnswer, ScarKind, Topic,
+    AcneKind, CareHabit, DentsAnswer, FlatAnswer, FollowUp, RaisedAnswer, ScarKind, Topic,
     Treatment,
 };
+
+mod group;
 
 /// Bumped when the format changes incompatibly.
 pub const VERSION: &str = "1";
@@ -88,30 +91,6 @@ pub fn parse(data: &str) -> Option<Action> {
     (encode(action) == data).then_some(action)
 }
 
-/// A topic button on a message the bot posted in a group: only the person who asked may use it,
-/// so the asker travels with the button (groups keep no conversation state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupTap {
-    pub asker: UserId,
-    pub link: Link,
-}
-
-/// Encodes a group button as `1:g:<asker>:<link payload>`.
-pub fn encode_group(tap: GroupTap) -> String {
-    format!("{VERSION}:g:{}:{}", tap.asker.0, tap.link.payload())
-}
-
-/// Parses a group button; `None` for anything [`encode_group`] would not produce.
-pub fn parse_group(data: &str) -> Option<GroupTap> {
-    let rest = data.strip_prefix(VERSION)?.strip_prefix(":g:")?;
-    let (asker, payload) = rest.split_once(':')?;
-    let tap = GroupTap {
-        asker: UserId(asker.parse().ok()?),
-        link: Link::parse(payload)?,
-    };
-    (encode_group(tap) == data).then_some(tap)
-}
-
 /// Every action there is, for exhaustive tests of the codec. Languages are those of the
 /// content, so they are listed by the caller.
 pub fn all_actions() -> Vec<Action> {
@@ -148,7 +127,10 @@ pub fn all_actions() -> Vec<Action> {
 
 #[cfg(test)]
 mod tests {
+    use teloxide::types::UserId;
+
     use super::*;
+    use crate::knowledge::Link;
 
     #[test]
     fn every_action_round_trips_within_64_bytes() {
@@ -165,16 +147,71 @@ mod tests {
             let action = Action::Language(LanguageCode::parse(code).expect("valid code"));
             assert_eq!(parse(&encode(action)), Some(action));
         }
+        let key = ButtonKey::from_token("123:secret");
         for link in Link::all() {
             let tap = GroupTap {
                 asker: UserId(u64::MAX),
                 link,
             };
-            let data = encode_group(tap);
+            let data = encode_group(tap, &key);
             assert!(data.len() <= MAX_BYTES, "{data}");
-            assert_eq!(parse_group(&data), Some(tap));
+            let parsed = parse_group(&data).expect("a group button");
+            assert_eq!(parsed.tap, tap);
+            assert_eq!(parsed.verified(&key), Some(tap));
             assert_eq!(parse(&data), None, "group taps are not conversation taps");
         }
+    }
+
+    #[test]
+    fn a_group_button_is_bound_to_its_asker_and_its_bot() {
+        let key = ButtonKey::from_token("123:secret");
+        let ada = GroupTap {
+            asker: UserId(1_001),
+            link: Link::Scar(ScarKind::Redness),
+        };
+        let data = encode_group(ada, &key);
+        // Another member's id in the asker's data, the tag kept.
+        let forged = data.replacen("1001", "2002", 1);
+        let parsed = parse_group(&forged).expect("well formed");
+        assert_eq!(parsed.tap.asker, UserId(2_002));
+        assert_eq!(parsed.verified(&key), None, "{forged}");
+        // Another topic under the same tag.
+        let other_topic = data.replacen("redness", "dents", 1);
+        assert_eq!(
+            parse_group(&other_topic).and_then(|d| d.verified(&key)),
+            None
+        );
+        // Any changed digit of the tag.
+        let tag_at = data.rfind(':').expect("a tag") + 1;
+        for i in tag_at..data.len() {
+            let mut bytes = data.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
+            let tampered = String::from_utf8(bytes).expect("ascii");
+            let verified = parse_group(&tampered).and_then(|d| d.verified(&key));
+            assert_eq!(verified, None, "{tampered}");
+        }
+        // The same button of another bot (another token).
+        let other_bot = ButtonKey::from_token("124:secret");
+        assert_eq!(
+            parse_group(&data).and_then(|d| d.verified(&other_bot)),
+            None
+        );
+        assert_ne!(encode_group(ada, &other_bot), data);
+        // Only the one spelling: uppercase, short or long tags are not group data.
+        let (head, tag) = data.split_at(tag_at);
+        for respelled in [
+            format!("{head}{}", tag.to_ascii_uppercase()),
+            format!("{head}{}", &tag[1..]),
+            format!("{head}{tag}0"),
+            format!("{head}+{}", &tag[1..]),
+            format!("{data}:x"),
+            data.replacen(":g:", ":g:0", 1),
+        ] {
+            if respelled != data {
+                assert_eq!(parse_group(&respelled), None, "{respelled}");
+            }
+        }
+        assert!(!format!("{key:?}").contains("secret"));
     }
 
     #[test]
@@ -201,6 +238,10 @@ mod tests {
             "1:g:-:redness",
             "1:g:12:nose",
             "1:g:012:redness",
+            "1:g:12:redness",
+            "1:g:12:redness:",
+            "1:g:12:redness:zzzzzzzzzzzzzzzz",
+            "1:g:12:nose:0123456789abcdef",
             &"x".repeat(200),
         ] {
             assert_eq!(parse(forged), None, "{forged:?}");

@@ -3,17 +3,20 @@
 //! addressed to it (`/start@bot`, `/help@bot`, `/redness@bot`…) with a short card and a button
 //! into the private chat, ignores everything else, and never writes first.
 //!
-//! Topic buttons on a group message carry the asker's id ([`GroupTap`]), so another member's
-//! press is answered with a notice instead of changing someone else's answer. Nothing is stored.
+//! Topic buttons on a group message carry the asker's id and a tag binding it to them
+//! ([`GroupTap`]): another member's press, a copy of the data with another id or tag, or a
+//! button that is not on the pressed message is answered with a notice instead of changing
+//! someone else's answer. Nothing is stored.
 
 use std::sync::Arc;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, ReplyParameters,
+    InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, MaybeInaccessibleMessage,
+    Me, ReplyParameters,
 };
 
-use super::callback::{self, GroupTap};
+use super::callback::{self, ButtonKey, GroupTap};
 use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery};
 use super::keyboards;
@@ -37,6 +40,7 @@ pub async fn receive_message<R: Api>(
     content: Arc<Content>,
     storage: Arc<SessionStorage>,
     delivery: Arc<Delivery>,
+    key: Arc<ButtonKey>,
 ) -> HandlerResult {
     let Some(command) = msg.text().and_then(|text| CommandLine::parse(text, &me)) else {
         return Ok(());
@@ -55,7 +59,7 @@ pub async fn receive_message<R: Api>(
             pack.ui.group.intro.clone(),
             InlineKeyboardMarkup::new([vec![open_private(&me, pack, Some(link))?]]),
         ),
-        Some(Input::Start | Input::Help) => greeting(&me, pack, asker.id)?,
+        Some(Input::Start | Input::Help) => greeting(&me, &key, pack, asker.id)?,
         // /cancel, /privacy, /forget, /settings and unknown commands concern a private chat.
         _ => (
             pack.ui.hints.group.clone(),
@@ -75,34 +79,75 @@ pub async fn receive_message<R: Api>(
     Ok(())
 }
 
-/// A topic button pressed on a group message.
+/// A group button pressed on a group message, checked against its asker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupPress {
+    /// The asker pressed one of the buttons of their own message.
+    Asker(GroupTap),
+    /// Anyone else, or data that is not a genuine button of the pressed message.
+    NotTheirs,
+}
+
+/// The check of a press: `None` unless it is group button data on a group message (the
+/// private handler answers the rest, group data on a private menu as invalid). It is the
+/// asker's only when the tag is genuine, the tag's asker pressed it, and it is one of the
+/// pressed message's own buttons, so a member cannot send their own genuine button "on"
+/// someone else's message.
+pub fn press(q: CallbackQuery, key: Arc<ButtonKey>) -> Option<GroupPress> {
+    let message = q.message.as_ref().filter(|m| !m.chat().is_private())?;
+    let data = q.data.as_deref()?;
+    let tap = callback::parse_group(data)?
+        .verified(&key)
+        .filter(|tap| tap.asker == q.from.id)
+        .filter(|_| match message {
+            MaybeInaccessibleMessage::Regular(message) => has_button(message, data),
+            // Too old to be shown or edited: nothing to protect, the press is only answered.
+            MaybeInaccessibleMessage::Inaccessible(_) => true,
+        });
+    Some(tap.map_or(GroupPress::NotTheirs, GroupPress::Asker))
+}
+
+/// Whether `message` has a button with callback data `data`.
+fn has_button(message: &Message, data: &str) -> bool {
+    message
+        .reply_markup()
+        .into_iter()
+        .flat_map(|markup| markup.inline_keyboard.iter().flatten())
+        .any(|b| matches!(&b.kind, InlineKeyboardButtonKind::CallbackData(d) if d == data))
+}
+
+/// A topic button pressed on a group message ([`press`]): the asker's opens its card in place,
+/// anyone else's gets a notice.
 pub async fn receive_tap<R: Api>(
-    (bot, delivery): (&R, &Delivery),
-    q: &CallbackQuery,
-    tap: GroupTap,
-    me: &Me,
-    content: &Content,
-    pack: &Pack,
+    bot: R,
+    q: CallbackQuery,
+    press: GroupPress,
+    me: Me,
+    content: Arc<Content>,
+    storage: Arc<SessionStorage>,
+    delivery: Arc<Delivery>,
 ) -> HandlerResult {
-    if q.from.id != tap.asker {
+    let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
+    let GroupPress::Asker(tap) = press else {
+        log::debug!("group button refused: not the asker's");
         let answer = bot
             .answer_callback_query(q.id.clone())
             .text(toast(&pack.ui.group.not_yours));
         answer_or_log(delivery.send(None, answer).await);
         return Ok(());
-    }
+    };
     answer_or_log(
         delivery
             .send(None, bot.answer_callback_query(q.id.clone()))
             .await,
     );
     if let Some(MaybeInaccessibleMessage::Regular(message)) = &q.message {
-        let (text, keyboard) = card(me, content, pack, tap.link)?;
+        let (text, keyboard) = card(&me, &content, pack, tap.link)?;
         let request = bot
             .edit_message_text(message.chat.id, message.id, text)
             .parse_mode(ParseMode::Html)
             .reply_markup(keyboard);
-        delivery::edit(delivery, message.chat.id, request).await?;
+        delivery::edit(&delivery, message.chat.id, request).await?;
     }
     Ok(())
 }
@@ -111,7 +156,12 @@ type Answer = (String, InlineKeyboardMarkup);
 
 /// The group greeting: a line about the bot, its topics as buttons for the asker, and the
 /// private chat.
-fn greeting(me: &Me, pack: &Pack, asker: UserId) -> Result<Answer, url::ParseError> {
+fn greeting(
+    me: &Me,
+    key: &ButtonKey,
+    pack: &Pack,
+    asker: UserId,
+) -> Result<Answer, url::ParseError> {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = topic_links()
         .map(|link| {
             let label = match link {
@@ -120,7 +170,7 @@ fn greeting(me: &Me, pack: &Pack, asker: UserId) -> Result<Answer, url::ParseErr
             };
             vec![InlineKeyboardButton::callback(
                 label,
-                callback::encode_group(GroupTap { asker, link }),
+                callback::encode_group(GroupTap { asker, link }, key),
             )]
         })
         .collect();

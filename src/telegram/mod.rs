@@ -36,6 +36,7 @@ use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{Me, MessageKind};
 
+use self::callback::ButtonKey;
 use self::delivery::{Api, Delivery, Policy};
 use self::photos::Photos;
 use self::shared::load_session;
@@ -85,24 +86,35 @@ pub fn schema<R: Api>() -> UpdateHandler<HandlerError> {
                     .endpoint(private::receive_edited_message::<R>),
             ),
         )
-        .branch(Update::filter_callback_query().endpoint(private::receive_callback::<R>))
+        .branch(
+            Update::filter_callback_query()
+                .branch(dptree::filter_map(group::press).endpoint(group::receive_tap::<R>))
+                .endpoint(private::receive_callback::<R>),
+        )
         .branch(Update::filter_inline_query().endpoint(inline::answer::<R>))
 }
 
+/// The token [`dependencies`] keys the group buttons with (tests).
+pub const TEST_TOKEN: &str = "1234567890:test-token-for-the-group-buttons";
+
 /// Builds the dependency map the handler tree needs, with the default retry policy, counters
-/// nobody reads and picture ids cached in memory (tests).
+/// nobody reads, picture ids cached in memory and group buttons keyed by [`TEST_TOKEN`]
+/// (tests).
 pub fn dependencies(content: Arc<Content>, storage: Arc<SessionStorage>) -> DependencyMap {
     let delivery = Delivery::new(Policy::default(), Arc::default(), storage.clone());
-    dependencies_with(content, storage, delivery, Photos::in_memory())
+    let key = ButtonKey::from_token(TEST_TOKEN);
+    dependencies_with(content, storage, delivery, Photos::in_memory(), key)
 }
 
 /// Builds the dependency map the handler tree needs. `photos` holds the pictures rendered at
-/// start-up and the cache of their Telegram ids, whichever backend the runtime chose.
+/// start-up and the cache of their Telegram ids, whichever backend the runtime chose; `key`
+/// tags the group buttons (from the bot token: [`ButtonKey::from_token`]).
 pub fn dependencies_with(
     content: Arc<Content>,
     storage: Arc<SessionStorage>,
     delivery: Arc<Delivery>,
     photos: Photos,
+    key: ButtonKey,
 ) -> DependencyMap {
-    dptree::deps![content, storage, delivery, photos]
+    dptree::deps![content, storage, delivery, photos, Arc::new(key)]
 }

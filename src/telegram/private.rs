@@ -11,13 +11,14 @@ use teloxide::types::{
     InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId, ParseMode, User,
 };
 
+use super::callback;
 use super::commands::CommandLine;
 use super::delivery::{self, Api, Delivery, error_kind};
+use super::keyboards;
 use super::photos::{ChatSender, Photos};
 use super::shared::{
     HandlerError, HandlerResult, Loaded, SessionDialogue, answer_or_log, language_of, toast,
 };
-use super::{callback, group, keyboards};
 use crate::content::{Content, MAX_CAPTION, Pack, html};
 use crate::conversation::{Conversation, Input, Outcome, State, picture_of};
 use crate::pictures::Picture;
@@ -278,10 +279,8 @@ pub(crate) async fn receive_callback<R: Api>(
     delivery: Arc<Delivery>,
     photos: Photos,
 ) -> HandlerResult {
-    if let Some(tap) = q.data.as_deref().and_then(callback::parse_group) {
-        let pack = content.pack(language_of(&storage, &q.from).await.as_deref());
-        return group::receive_tap((&bot, &delivery), &q, tap, &me, &content, pack).await;
-    }
+    // Group buttons on group messages went to `group::receive_tap`; group data on a private
+    // menu is invalid here, like any forgery.
     let message = match &q.message {
         Some(MaybeInaccessibleMessage::Regular(m)) => Some((m.chat.id, m.id, m.chat.is_private())),
         Some(MaybeInaccessibleMessage::Inaccessible(m)) => {

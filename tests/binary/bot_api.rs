@@ -243,28 +243,26 @@ fn start_and_greet(api: &FakeTelegram) -> (BotProcess, Duration) {
 
 #[test]
 fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
-    // One method fails with a server error: teloxide then waits 10 s per language (see the
-    // ignored test below), still within the deadline for two languages.
+    // Refusals (400) are not retried: each call is made once, then left as a warning.
     let api = FakeTelegram::start();
-    api.answer_setup("setmycommands", Some(REFUSED));
-    api.answer_setup("setmydescription", Some(REFUSED));
-    api.answer_setup("setmyshortdescription", Some(SERVER_ERROR));
+    for method in ["setmycommands", "setmydescription", "setmyshortdescription"] {
+        api.answer_setup(method, Some(REFUSED));
+    }
     let (mut bot, _) = start_and_greet(&api);
     let languages = crate::util::content().packs().count();
-    // The profile is set in the background: wait for its last call (after a 500, teloxide
-    // waits 10 s before the next language).
+    // The profile is set in the background: wait for its last call.
     wait_for(&api, "every profile call", |calls| {
         (count(calls, "setmyshortdescription") == languages).then_some(())
     });
+    let output = bot.stop_cleanly(DEADLINE);
     let calls = api.calls();
     assert_eq!(
         count(&calls, "setmycommands"),
         2 * languages,
-        "tried every language"
+        "tried every language, once"
     );
     assert_eq!(count(&calls, "setmydescription"), languages);
     assert_eq!(count(&calls, "setmyshortdescription"), languages);
-    let output = bot.stop_cleanly(DEADLINE);
     for what in [
         "private commands",
         "group commands",
@@ -276,7 +274,43 @@ fn a_profile_the_bot_api_refuses_is_a_warning_and_the_bot_still_answers() {
             "no warning about the {what}:\n{output}"
         );
     }
-    for trouble in ["panicked", "ERROR", TOKEN_SECRET] {
+    for trouble in ["panicked", "ERROR", TOKEN_SECRET, "retrying"] {
+        assert!(
+            !output.contains(trouble),
+            "{trouble:?} in the log:\n{output}"
+        );
+    }
+}
+
+/// A profile call that fails in a way that may pass (here the connection drops) is made again
+/// after the start-up backoff, and the profile ends up complete with no warning left.
+#[test]
+fn a_failed_profile_call_is_made_again() {
+    let api = FakeTelegram::start();
+    api.answer_setup_once("setmycommands", Setup::HangUp);
+    let (mut bot, _) = start_and_greet(&api);
+    let content = crate::util::content();
+    let languages = content.packs().count();
+    let calls = wait_for(&api, "the profile in every language", |calls| {
+        (count(calls, "setmyshortdescription") >= languages).then(|| calls.to_vec())
+    });
+    let commands: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.method == "setmycommands")
+        .collect();
+    assert_eq!(commands.len(), 2 * languages + 1, "one call repeated");
+    assert_eq!(commands[0].status, 0, "the first call got no answer");
+    assert_eq!(commands[1].status, 200);
+    assert_eq!(commands[0].body, commands[1].body, "the same call again");
+    // Without the failed call, the profile is exactly what it should be.
+    let answered: Vec<Call> = calls.into_iter().filter(|c| c.status != 0).collect();
+    assert_profile(&answered, &content);
+    let output = bot.stop_cleanly(DEADLINE);
+    assert!(
+        output.contains("setting the private commands failed"),
+        "no retry in the log:\n{output}"
+    );
+    for trouble in ["could not set", "panicked", "ERROR", TOKEN_SECRET] {
         assert!(
             !output.contains(trouble),
             "{trouble:?} in the log:\n{output}"

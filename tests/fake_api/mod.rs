@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 /// One Bot API call the client made, as the fake server saw and answered it.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// The request's path, as the client sent it (`/bot<token>/<method>` under the base URL).
+    pub path: String,
     /// The method name, lowercased (teloxide sends e.g. "GetMe"; Telegram ignores case).
     pub method: String,
     /// The JSON parameters (`Null` for an empty body).
@@ -241,6 +243,7 @@ fn serve(stream: TcpStream, respond: &Responder, recorded: &Recorded, stop: &Ato
         let reply = respond(&method, &params);
         // Recorded before the answer is written, so the client never sees an unrecorded reply.
         recorded.calls.lock().expect("calls lock").push(Call {
+            path,
             method,
             body: params,
             result: reply.body.get("result").cloned().unwrap_or(Value::Null),

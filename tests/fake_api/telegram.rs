@@ -108,6 +108,8 @@ pub enum Setup {
     BadGateway,
     /// The usual answer, only after this long.
     Late(Duration),
+    /// No answer: the connection is closed.
+    HangUp,
 }
 
 /// Everything the emulated Telegram knows.
@@ -129,6 +131,8 @@ struct World {
     get_me: GetMe,
     /// Setup calls answered otherwise, by lowercased method.
     setup: HashMap<String, Setup>,
+    /// The next setup calls of a method answered otherwise, once each, before `setup`.
+    setup_once: VecDeque<(String, Setup)>,
     /// Chats whose user blocked the bot: sends and edits there answer 403.
     blocked: HashSet<i64>,
     /// Methods answered late (after processing), for every call.
@@ -182,6 +186,7 @@ impl FakeTelegram {
                 webhook: None,
                 get_me: GetMe::Bot,
                 setup: HashMap::new(),
+                setup_once: VecDeque::new(),
                 blocked: HashSet::new(),
                 slow: HashMap::new(),
                 scripted: VecDeque::new(),
@@ -224,6 +229,14 @@ impl FakeTelegram {
             Some(setup) => world.setup.insert(method.to_owned(), setup),
             None => world.setup.remove(method),
         };
+    }
+
+    /// The next call of the setup call `method` (lowercased) is answered with `setup`, the
+    /// ones after it as before.
+    pub fn answer_setup_once(&self, method: &str, setup: Setup) {
+        self.world()
+            .setup_once
+            .push_back((method.to_owned(), setup));
     }
 
     /// The user of `chat` blocks the bot (`true`) or unblocks it.
@@ -355,7 +368,10 @@ impl FakeTelegram {
 
     /// The deliveries in one chat.
     /// Every delivery so far, in every chat.
-    #[allow(dead_code, reason = "benches/burst.rs reads it; the tests look chat by chat")]
+    #[allow(
+        dead_code,
+        reason = "benches/burst.rs reads it; the tests look chat by chat"
+    )]
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.world().deliveries.clone()
     }

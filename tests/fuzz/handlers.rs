@@ -90,7 +90,11 @@ fn group_data() -> impl Strategy<Value = String> {
     let link = prop::sample::select(Link::all().collect::<Vec<_>>());
     prop_oneof![
         2 => (link, prop_oneof![Just(MockUser::ID), Just(OTHER_MEMBER)])
-            .prop_map(|(link, asker)| callback::encode_group(GroupTap { asker: UserId(asker), link })),
+            .prop_map(|(link, asker)| {
+                // Signed with the key the test bot uses: genuine buttons, pressed by anyone.
+                let key = callback::ButtonKey::from_token(scar_guide::telegram::TEST_TOKEN);
+                callback::encode_group(GroupTap { asker: UserId(asker), link }, &key)
+            }),
         1 => "1:g:[0-9]{0,12}:[a-z_]{0,12}",
     ]
 }

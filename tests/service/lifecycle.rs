@@ -2,6 +2,7 @@
 //! an unreadable success, and the fake itself.
 
 use super::*;
+use crate::fake_api::{FakeApi, Reply};
 use crate::harness::InProcess;
 
 /// Waits until the bot has started sending its first reply.
@@ -249,6 +250,35 @@ fn a_send_answered_with_a_success_teloxide_cannot_read_is_not_repeated() {
     assert_eq!(chat.check(&api), 0, "sends with no answer");
     let output = bot.stop_cleanly(STOP);
     assert!(!output.contains("panicked"), "{output}");
+}
+
+// --- The Bot API URL ---------------------------------------------------------------------------
+
+/// A TELOXIDE_API_URL with a path (a Bot API server behind a proxy), with or without a trailing
+/// slash: the calls go under that path, with no empty segment before `bot<token>`.
+#[tokio::test]
+async fn an_api_url_with_a_path_keeps_it_in_every_call() {
+    let api = FakeApi::start(|_, _| Reply::ok(json!(true)));
+    let base = api.url();
+    for path in ["tg", "tg/", "proxy/tg//"] {
+        let env = [
+            ("TELOXIDE_TOKEN", TOKEN.to_owned()),
+            ("TELOXIDE_API_URL", format!("{base}{path}")),
+        ];
+        let config = scar_guide::config::Config::from_lookup(|name| {
+            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        })
+        .expect("a valid configuration");
+        let bot = scar_guide::service::bot(&config).expect("a client");
+        bot.delete_webhook().await.expect("answered");
+        let call = api.calls().pop().expect("a call");
+        let expected = format!("/{}/bot{TOKEN}/deletewebhook", path.trim_end_matches('/'));
+        assert_eq!(
+            call.path.to_ascii_lowercase(),
+            expected.to_ascii_lowercase(),
+            "{path}"
+        );
+    }
 }
 
 // --- The fake itself -----------------------------------------------------------------------------

@@ -129,14 +129,16 @@ impl World {
 impl Shared {
     /// The reply to one call: what Telegram would answer, or an injected fault.
     pub(super) fn answer(&self, method: &str, params: &Value) -> Reply {
-        let setup = self
-            .world
-            .lock()
-            .expect("world lock")
-            .setup
-            .get(method)
-            .copied();
+        let setup = {
+            let mut world = self.world.lock().expect("world lock");
+            let once = world.setup_once.iter().position(|(m, _)| m == method);
+            match once {
+                Some(i) => world.setup_once.remove(i).map(|(_, s)| s),
+                None => world.setup.get(method).copied(),
+            }
+        };
         match setup {
+            Some(Setup::HangUp) => Reply::hang_up(),
             Some(Setup::Error(code, description)) => Reply::error(code, description),
             Some(Setup::BadGateway) => Reply::bad_gateway(),
             Some(Setup::Late(delay)) => self.as_telegram(method, params).after(delay),
