@@ -249,12 +249,15 @@ impl Delivery {
         Output<Q>: Send,
     {
         let method = <Q::Payload as Payload>::NAME;
+        // One slot per message, taken before the first attempt: a repeat uses the slot of the
+        // attempt that failed (Telegram did not count it, or asked for the pause a 429 waits)
+        // rather than queueing behind everyone who asked since. The wait for it counts in the
+        // reply's latency, not in the call's duration or in RETRY_FOR.
+        self.pace(chat, method).await;
         let started = Instant::now();
         let mut backoff = self.policy.first_backoff;
         let mut attempt: u32 = 1;
         loop {
-            // The wait for a slot counts in the reply's latency, not in the call's duration.
-            self.pace(chat, method).await;
             let attempt_started = Instant::now();
             let result = request.send_ref().await;
             self.metrics.api_call(method, attempt_started.elapsed());
