@@ -116,6 +116,40 @@ pub trait Budget: Send + Sync {
 
     /// Telegram answered 429 with `retry_after`: no message goes before it has passed.
     fn hold(&self, wait: Duration) -> BoxFuture<'_, ()>;
+
+    /// The least time between two messages of the bot: see [`Release`].
+    fn spacing(&self) -> Duration;
+}
+
+/// The last step before a message leaves this process. A task that wakes late for its slot
+/// (a busy machine) would otherwise leave right before the next one, on time: two messages
+/// closer than the rate allows, which a strict Bot API counts as a burst. Releasing no two
+/// messages closer than the overall interval turns lateness into a short delay of the
+/// following ones instead.
+#[derive(Default)]
+pub struct Release {
+    last: Mutex<Option<Instant>>,
+}
+
+impl Release {
+    /// Waits until `spacing` has passed since the previous message released, then releases
+    /// this one.
+    pub async fn after(&self, spacing: Duration) {
+        loop {
+            let earliest = {
+                let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+                let now = Instant::now();
+                match *last {
+                    Some(at) if now < at + spacing => at + spacing,
+                    _ => {
+                        *last = Some(now);
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep_until(earliest).await;
+        }
+    }
 }
 
 /// Chats whose slots lie this far in the past are dropped from [`LocalBudget`]'s map (they
@@ -205,6 +239,10 @@ impl Budget for LocalBudget {
     fn hold(&self, wait: Duration) -> BoxFuture<'_, ()> {
         self.hold_now(wait);
         Box::pin(std::future::ready(()))
+    }
+
+    fn spacing(&self) -> Duration {
+        Duration::from_micros(self.rates.overall.interval_us)
     }
 }
 

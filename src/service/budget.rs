@@ -71,6 +71,10 @@ impl Budget for SharedBudget {
         })
     }
 
+    fn spacing(&self) -> Duration {
+        Duration::from_micros(self.rates.overall.interval_us)
+    }
+
     fn hold(&self, wait: Duration) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             // Held here too: a fallback then starts from the pause Telegram asked for.

@@ -17,8 +17,7 @@
 //! ("message is not modified", "query is too old"). After `RETRY_FOR` it gives up with a warning.
 //!
 //! It works through `Request::send_ref`, so the same request is reused for every attempt,
-//! whatever `Requester` the handlers run on. In production every attempt at sending a message
-//! first takes its slot from the rate budget ([`crate::pacing`]: in this process, or shared by
+//! whatever `Requester` the handlers run on. In production every message first takes its slot from the rate budget ([`crate::pacing`]: in this process, or shared by
 //! all instances through Redis), so replies stay within Telegram's limits without a 429.
 
 use std::collections::hash_map::RandomState;
@@ -31,7 +30,7 @@ use teloxide::types::ChatId;
 use teloxide::{ApiError, RequestError};
 use tokio::time::Instant;
 
-use crate::pacing::Budget;
+use crate::pacing::{Budget, Release};
 use crate::service::metrics::{ApiErrorLabel, Metrics};
 use crate::session::SessionStorage;
 
@@ -193,6 +192,7 @@ pub struct Delivery {
     storage: Arc<SessionStorage>,
     /// Where messages get their slots; `None` sends at once (tests on the mock Bot API).
     budget: Option<Arc<dyn Budget>>,
+    release: Release,
     /// Seeds the jitter; a fresh random state per process.
     jitter: RandomState,
 }
@@ -204,6 +204,7 @@ impl Delivery {
             metrics,
             storage,
             budget: None,
+            release: Release::default(),
             jitter: RandomState::new(),
         })
     }
@@ -220,6 +221,7 @@ impl Delivery {
             metrics,
             storage,
             budget: Some(budget),
+            release: Release::default(),
             jitter: RandomState::new(),
         })
     }
@@ -234,6 +236,7 @@ impl Delivery {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
+            self.release.after(budget.spacing()).await;
         }
     }
 
