@@ -198,8 +198,7 @@ where
         "connected as @{}",
         me.user.username.as_deref().unwrap_or("(no username)")
     );
-    // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
-    // not hold up the first answer.
+    // In the background: a slow or failing profile call must not hold up the first answer.
     tokio::spawn({
         let (raw, content) = (raw.clone(), content.clone());
         async move { startup::register_profile(&raw, &content).await }
