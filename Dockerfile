@@ -15,11 +15,13 @@ WORKDIR /app
 # build.rs only asks cargo to watch dialogues/, so it can come this early.
 # No OpenSSL or pkg-config: teloxide/reqwest use rustls (with ring, built with the image's gcc),
 # and redis is built without TLS.
+# vendor/ holds the patched teloxide-core the manifest points at.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY vendor ./vendor
 RUN mkdir -p src benches tests \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs tests/main.rs \
-    && echo 'fn main() {}' > benches/conversation.rs \
+    && for bench in conversation burst faults; do echo 'fn main() {}' > benches/$bench.rs; done \
     && cargo build --release --locked \
     && rm -r src
 

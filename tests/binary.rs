@@ -92,8 +92,7 @@ fn wait_for_greeting(api: &FakeTelegram) -> Vec<Call> {
     })
 }
 
-/// A profile call the Bot API refuses (400), and one failing on its side (500: teloxide then
-/// waits 10 s before returning).
+/// A profile call the Bot API refuses (400), and one failing on its side (500).
 const REFUSED: Setup = Setup::Error(400, "Bad Request: failed on purpose by the fake Bot API");
 const SERVER_ERROR: Setup = Setup::Error(500, "Internal Server Error");
 
@@ -107,3 +106,4 @@ fn sent_texts(calls: &[Call]) -> Vec<String> {
 
 mod bot_api;
 mod offline;
+mod updates;

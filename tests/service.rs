@@ -150,7 +150,7 @@ fn under_one_fault_in_five_every_action_is_answered_and_nothing_lands_twice() {
                 scope.spawn(move || {
                     let mut chat = PrivateChat::new(user.clone());
                     chat.watch(bot);
-                    // Each 5xx costs teloxide a 10 s pause of its own: leave room for a few.
+                    // A call that times out costs API_TIMEOUT before its retry.
                     chat.deadline = Duration::from_secs(60);
                     play(&mut chat, api, script);
                     chat.check(api)
@@ -179,6 +179,39 @@ fn under_one_fault_in_five_every_action_is_answered_and_nothing_lands_twice() {
     for secret in [TYPED_A, TYPED_B, TOKEN_SECRET, "panicked"] {
         assert!(!output.contains(secret), "{secret:?} in the log:\n{output}");
     }
+}
+
+/// teloxide-core 0.13 slept 10 s inside every 5xx answer before returning it (patched out in
+/// vendor/teloxide-core). With `RETRY_FOR` at 5 s, a greeting whose first two sends fail (500,
+/// then the proxy's 502 page) arrives only if each failure comes back at once and is retried
+/// with the delivery layer's own backoff: with the sleep, the first failure alone would take
+/// the call past `RETRY_FOR` and it would be given up.
+#[test]
+fn a_send_failing_with_500_then_502_is_retried_at_once_and_lands_once() {
+    let api = FakeTelegram::start();
+    api.fail_next("sendmessage", Fault::ServerError);
+    api.fail_next("sendmessage", Fault::BadGateway);
+    let mut env = vec![("RETRY_FOR", "5s")];
+    env.extend(FAST);
+    let mut bot = InProcess::start(&api, &env);
+    let mut chat = PrivateChat::new(TgUser::new(5_100_101, "Ada", "en"));
+    chat.send(&api, "/start");
+    chat.check(&api);
+    let statuses: Vec<u16> = api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "sendmessage")
+        .map(|c| c.status)
+        .collect();
+    // The greeting three times (two failures, then delivered), the menu once.
+    assert_eq!(statuses, [500, 502, 200, 200], "sendMessage answers");
+    let delivered = api
+        .deliveries_in(chat.id())
+        .iter()
+        .filter(|d| d.method == "sendmessage")
+        .count();
+    assert_eq!(delivered, 2, "the greeting and the menu, each once");
+    bot.stop_cleanly(STOP);
 }
 
 // --- Pacing --------------------------------------------------------------------------------------

@@ -209,8 +209,7 @@ where
         "connected as @{}",
         me.user.username.as_deref().unwrap_or("(no username)")
     );
-    // In the background: a slow or failing profile call (teloxide waits after each 5xx) must
-    // not hold up the first answer.
+    // In the background: a slow or failing profile call must not hold up the first answer.
     tokio::spawn({
         let (raw, content, shutdown) = (raw.clone(), content.clone(), shutdown.clone());
         async move { startup::register_profile(&raw, &content, &shutdown).await }
@@ -271,7 +270,10 @@ where
                 }
                 service.set_ready();
                 let poll = LONG_POLL.min(config.api_timeout.saturating_sub(Duration::from_secs(1)));
-                let polling = Polling::builder(raw.clone()).timeout(poll).build();
+                let polling = Polling::builder(raw.clone())
+                    .timeout(poll)
+                    .backoff_strategy(polling_backoff)
+                    .build();
                 dispatch(&mut dispatcher, Intake::new(polling, gate)).await
             }
         }
@@ -288,6 +290,16 @@ where
     log::info!("stopped");
     Ok(())
 }
+
+/// The wait after the n-th getUpdates failure in a row: 250 ms doubling to 4 s. teloxide's
+/// default doubles from 1 s to 64 s, so a short Bot API outage left every user waiting up to
+/// a minute after it ended. A long poll is one request every few seconds anyway, so a capped
+/// 4 s keeps the load on a failing Bot API small; a 429's `retry_after` is honoured apart.
+fn polling_backoff(failures: u32) -> Duration {
+    POLL_FIRST_BACKOFF.saturating_mul(1 << failures.min(4))
+}
+
+const POLL_FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Runs the dispatcher over `listener` until it is shut down.
 async fn dispatch<L>(
@@ -351,5 +363,17 @@ impl ErrorHandler<HandlerError> for QuietErrors {
             None => "storage or handler error".to_owned(),
         };
         Box::pin(async move { log::warn!("a handler failed: {kind}") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_backs_off_from_a_quarter_second_to_four_seconds() {
+        let waits: Vec<u128> = (0..8).map(|n| polling_backoff(n).as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 4000, 4000, 4000]);
+        assert_eq!(polling_backoff(u32::MAX), Duration::from_secs(4));
     }
 }

@@ -7,8 +7,9 @@
 //! - 429: wait the `retry_after` Telegram asks for (the budget hears of it too, and holds all
 //!   sending for that long, as Telegram expects);
 //! - 5xx, an answer that is not the Bot API's JSON, a timeout or a dropped connection: capped
-//!   exponential backoff with jitter, so many instances do not retry in step (teloxide itself
-//!   already waits 10 s inside a call answered with a 5xx);
+//!   exponential backoff with jitter, so many instances do not retry in step (the vendored
+//!   teloxide-core returns a 5xx at once; as published it slept 10 s first, see
+//!   vendor/teloxide-core/PATCHES.md);
 //! - any other 4xx: not repeated, the request itself was refused (logged with its method only);
 //! - 403 "bot was blocked by the user": the chat's state is erased, nobody is there to answer.
 //!

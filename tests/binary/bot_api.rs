@@ -318,9 +318,9 @@ fn a_failed_profile_call_is_made_again() {
     }
 }
 
-/// teloxide waits 10 s after every 5xx answer before returning the error. The profile is set
-/// before the dispatcher starts, one call after another, so a Bot API failing it with 500 holds
-/// every user's first answer for 10 s per call: 40 s per language.
+/// The profile calls are made one after another; were they made before the dispatcher starts,
+/// a Bot API failing them would hold every user's first answer (with teloxide-core as
+/// published, which waits 10 s inside each 5xx answer, 40 s per language).
 #[test]
 fn a_profile_failing_with_server_errors_does_not_delay_the_first_answer() {
     let api = FakeTelegram::start();

@@ -368,6 +368,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, Option<String>, Ve
     Some((path, boundary, body))
 }
 
+// A mod.rs, so that the benchmarks that load it with #[path] find its submodules beside it.
 mod faults;
 mod limits;
 mod telegram;

@@ -420,6 +420,19 @@ impl FakeTelegram {
     }
 }
 
+/// A `message_reaction` update in `user`'s private chat with neither `user` nor `actor_chat`:
+/// Telegram should never send one, but a local Bot API server or a forged webhook post can.
+/// Unpatched teloxide-core 0.13 panicked while deserializing it.
+pub fn reaction_without_actor(user: &TgUser) -> Value {
+    json!({ "message_reaction": {
+        "chat": user.private_chat(),
+        "message_id": 101,
+        "date": unix_now(),
+        "old_reaction": [],
+        "new_reaction": [{ "type": "emoji", "emoji": "👍" }],
+    }})
+}
+
 /// The bot's own user, as getMe returns it.
 pub fn bot_user() -> Value {
     json!({
@@ -437,4 +450,6 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+// Spelled out for benches/faults.rs; see the note in fake_api.rs.
+#[path = "telegram/world.rs"]
 mod world;

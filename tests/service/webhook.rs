@@ -101,8 +101,8 @@ fn webhook_env(addr: &str) -> Vec<(&'static str, &str)> {
 
 /// While setWebhook keeps failing with `failure`, the bot is not ready: /healthz says
 /// "starting", and an update posted with the right secret is refused with 503 (so Telegram keeps
-/// it) and never handled. SIGTERM still stops it cleanly, mid-call (teloxide holds a call
-/// answered 5xx for 10 s) and without retrying for ever.
+/// it) and never handled. SIGTERM still stops it cleanly, between retries or mid-call,
+/// and without retrying for ever.
 fn while_set_webhook_fails_nothing_is_taken_and_sigterm_stops(failure: Setup) {
     const GRACE: Duration = Duration::from_secs(2);
     let api = FakeTelegram::start();
@@ -202,4 +202,43 @@ fn a_refused_set_webhook_stops_the_start_with_one_error_line_naming_it() {
     for secret in [SECRET, TOKEN_SECRET, "panicked"] {
         assert!(!stderr.contains(secret), "{secret:?} in stderr:\n{stderr}");
     }
+}
+
+/// A reaction update with no actor posted with the right secret (unpatched teloxide-core
+/// panicked deserializing it, in our guard's parse) is answered 200 and skipped with its id,
+/// as polling skips it: Telegram repeats an update answered otherwise, and this one would
+/// never read better. The bot keeps running and answers the /start after it.
+#[test]
+fn a_reaction_update_without_an_actor_is_acknowledged_skipped_and_the_bot_answers_on() {
+    let api = FakeTelegram::start();
+    let addr = free_addr();
+    let mut bot = BotProcess::start(&api, &webhook_env(&addr));
+    wait_for_http(&addr, "/healthz", DEADLINE, "200", |r| r.status == 200);
+    let mut chat = PrivateChat::new(TgUser::new(5_320_001, "Ada", "en"));
+    chat.watch(&bot);
+    let post = |update: &Value| {
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-telegram-bot-api-secret-token", SECRET),
+        ];
+        let body = update.to_string();
+        http(&addr, "POST", "/tg/hook", &headers, body.as_bytes())
+            .expect("POST to the webhook")
+            .status
+    };
+    let mut reaction = crate::fake_api::reaction_without_actor(&chat.user);
+    reaction["update_id"] = json!(7_001);
+    assert_eq!(post(&reaction), 200, "the reaction update");
+    assert_eq!(post(&api.message_update(&chat.user, "/start")), 200);
+    chat.expect_replies(&api, &["/start"]);
+    chat.check(&api);
+    assert!(bot.is_running(), "the bot died:\n{}", bot.output());
+    let health = http(&addr, "GET", "/healthz", &[], b"").expect("GET /healthz");
+    assert_eq!(health.status, 200, "/healthz after the reaction update");
+    let output = bot.stop_cleanly(STOP);
+    assert!(
+        output.contains("skipped update 7001 that teloxide cannot parse"),
+        "{output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
 }
