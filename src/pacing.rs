@@ -26,9 +26,10 @@ use crate::config::RateLimits;
 pub const BURST_PER_CHAT: u64 = 2;
 
 /// Every interval is this many per mille longer than the configured limit allows. Messages
-/// from several instances reach Telegram with milliseconds of jitter, and a limit met exactly
-/// is broken by any of it; 1% keeps a queue at 99% of the ceiling.
-const MARGIN_PER_MILLE: u64 = 10;
+/// from several instances, or from a busy machine, reach Telegram with milliseconds of jitter,
+/// and a limit met exactly is broken by any of it: 1.5% leaves 15 ms in every second for it
+/// and keeps a queue at 98.5% of the ceiling.
+const MARGIN_PER_MILLE: u64 = 15;
 
 /// One limit: a message at most every `interval`, with up to `tolerance` of it taken early
 /// (a burst of `tolerance / interval + 1` messages after a quiet spell). In microseconds, as
