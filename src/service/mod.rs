@@ -128,6 +128,7 @@ where
 
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config);
+    store.spawn_upkeep();
     let storage = store.erased();
     let photos = Photos::new(pictures, store.photo_cache());
     let service = Service::new(metrics.clone(), store);
