@@ -14,15 +14,16 @@
 //!
 //! Expiry: a read treats an entry idle for the TTL as gone, so expiry is exact at the boundary;
 //! [`ExpiringStorage::sweep`] removes idle entries and gives their memory back (the service
-//! runs it periodically, and [`ExpiringStorage::len`] first). Capacity: a full shard drops its
-//! least recently used eighth, which keeps the cost per write constant on average.
+//! runs it periodically, and [`ExpiringStorage::len`] first). Capacity: a new chat in a full
+//! storage first drops the idle chats of its shard, or else the least recently used eighth of
+//! it (1/128 of the storage), which keeps the cost per write constant on average.
 //!
 //! Time comes from a [`Clock`] (tokio's by default), so tests can pause it or move it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -42,8 +43,8 @@ pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// Values up to this many bytes (encoded) live inside the map's slot, with no allocation.
 pub const INLINE: usize = 22;
 
-/// Most shards; fewer when the capacity is smaller, so that their bounds add up to it.
-const SHARDS: u64 = 16;
+/// Shards of the map, each behind its own lock.
+const SHARDS: usize = 16;
 
 /// A value in postcard's binary form.
 enum Packed {
@@ -87,8 +88,9 @@ type Shard = HashMap<i64, Slot>;
 /// An expiring, bounded dialogue storage; see the module documentation.
 pub struct ExpiringStorage<D> {
     shards: Box<[Mutex<Shard>]>,
-    /// The most entries one shard keeps.
-    per_shard: usize,
+    capacity: usize,
+    /// Entries held, across the shards.
+    held: AtomicUsize,
     ttl_ms: u64,
     clock: Clock,
     origin: Instant,
@@ -105,11 +107,10 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
 
     /// Like [`ExpiringStorage::new`], reading the time from `clock`.
     pub fn with_clock(ttl: Duration, capacity: u64, clock: Clock) -> Arc<Self> {
-        let shards = capacity.clamp(1, SHARDS);
-        let per_shard = usize::try_from(capacity / shards).unwrap_or(usize::MAX);
         Arc::new(Self {
-            shards: (0..shards).map(|_| Mutex::default()).collect(),
-            per_shard,
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+            held: AtomicUsize::new(0),
             ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
             origin: clock(),
             clock,
@@ -127,14 +128,29 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
         now.saturating_sub(slot.used) >= self.ttl_ms
     }
 
-    fn shard(&self, chat: ChatId) -> MutexGuard<'_, Shard> {
+    fn shard_of(chat: ChatId) -> usize {
         // A fixed spread of the id, so neighbouring ids land in different shards.
         let spread = (chat.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-        let index = usize::try_from(spread % self.shards.len() as u64).unwrap_or_default();
+        usize::try_from(spread % SHARDS as u64).unwrap_or_default()
+    }
+
+    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
         // A panic while holding the lock leaves a consistent map: still usable.
         self.shards[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn shard(&self, chat: ChatId) -> MutexGuard<'_, Shard> {
+        self.lock(Self::shard_of(chat))
+    }
+
+    fn remove(&self, shard: &mut Shard, chat: ChatId) -> bool {
+        let removed = shard.remove(&chat.0).is_some();
+        if removed {
+            self.held.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
     }
 
     fn read(&self, chat: ChatId) -> Option<D> {
@@ -142,7 +158,7 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
         let mut shard = self.shard(chat);
         let slot = shard.get_mut(&chat.0)?;
         if self.is_idle(slot, now) {
-            shard.remove(&chat.0);
+            self.remove(&mut shard, chat);
             self.expired.fetch_add(1, Ordering::Relaxed);
             return None;
         }
@@ -152,7 +168,7 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
             Ok(value) => Some(value),
             Err(err) => {
                 log::error!("a stored conversation could not be read ({err}); it starts afresh");
-                shard.remove(&chat.0);
+                self.remove(&mut shard, chat);
                 None
             }
         }
@@ -163,36 +179,54 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
             Ok(value) => value,
             Err(err) => {
                 log::error!("a conversation could not be stored ({err}); it starts afresh");
-                self.shard(chat).remove(&chat.0);
+                self.remove(&mut self.shard(chat), chat);
                 return;
             }
         };
         let now = self.now();
-        let mut shard = self.shard(chat);
-        if shard.len() >= self.per_shard && !shard.contains_key(&chat.0) {
-            self.make_room(&mut shard, now);
+        let index = Self::shard_of(chat);
+        let new = !self.lock(index).contains_key(&chat.0);
+        if new && self.held.load(Ordering::Relaxed) >= self.capacity {
+            self.make_room(index, now);
         }
-        shard.insert(chat.0, Slot { used: now, value });
+        if self
+            .lock(index)
+            .insert(chat.0, Slot { used: now, value })
+            .is_none()
+        {
+            self.held.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    /// Drops the idle entries of a full shard, then, if it is still full, its least recently
-    /// used eighth.
-    fn make_room(&self, shard: &mut Shard, now: u64) {
-        self.drop_idle(shard, now);
-        if shard.len() < self.per_shard {
+    /// Drops the idle entries of the chat's shard, or if there are none its least recently
+    /// used eighth; the next shard's if that one is empty. One lock at a time.
+    fn make_room(&self, index: usize, now: u64) {
+        for index in (index..SHARDS).chain(0..index) {
+            let mut shard = self.lock(index);
+            if self.drop_idle(&mut shard, now) > 0 {
+                return;
+            }
+            if shard.is_empty() {
+                continue;
+            }
+            let mut used: Vec<u64> = shard.values().map(|slot| slot.used).collect();
+            let oldest = (used.len() / 8).max(1) - 1;
+            let (_, &mut cutoff, _) = used.select_nth_unstable(oldest);
+            let before = shard.len();
+            shard.retain(|_, slot| slot.used > cutoff);
+            self.held.fetch_sub(before - shard.len(), Ordering::Relaxed);
             return;
         }
-        let mut used: Vec<u64> = shard.values().map(|slot| slot.used).collect();
-        let oldest = (used.len() / 8).max(1) - 1;
-        let (_, &mut cutoff, _) = used.select_nth_unstable(oldest);
-        shard.retain(|_, slot| slot.used > cutoff);
     }
 
-    fn drop_idle(&self, shard: &mut Shard, now: u64) {
+    /// Drops the shard's idle entries; returns how many.
+    fn drop_idle(&self, shard: &mut Shard, now: u64) -> usize {
         let before = shard.len();
         shard.retain(|_, slot| !self.is_idle(slot, now));
         let dropped = before - shard.len();
+        self.held.fetch_sub(dropped, Ordering::Relaxed);
         self.expired.fetch_add(dropped as u64, Ordering::Relaxed);
+        dropped
     }
 
     /// Removes the conversations idle for the TTL and returns the memory they held.
@@ -212,10 +246,7 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> ExpiringStorage<D> {
     /// Conversations held now, after a sweep.
     pub fn len(&self) -> u64 {
         self.sweep();
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len() as u64)
-            .sum()
+        self.held.load(Ordering::Relaxed) as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -251,7 +282,7 @@ impl<D: Serialize + DeserializeOwned + Send + 'static> Storage<D> for ExpiringSt
         D: Send + 'static,
     {
         Box::pin(async move {
-            self.shard(chat_id).remove(&chat_id.0);
+            self.remove(&mut self.shard(chat_id), chat_id);
             Ok(())
         })
     }
