@@ -30,7 +30,6 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use teloxide::adaptors::CacheMe;
 use teloxide::adaptors::throttle::{Limits, Settings, Throttle};
-use teloxide::dispatching::DefaultKey;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
@@ -41,7 +40,7 @@ use tokio::sync::Notify;
 
 pub use self::error::RunError;
 use self::http::Service;
-use self::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT};
+use self::intake::{Gate, Intake, Notifier, PER_CHAT_LIMIT, WORKER_QUEUE, worker_of};
 use self::metrics::Metrics;
 use self::shutdown::Shutdown;
 use self::storage::{ExpiringStorage, RedisStorage, Store};
@@ -214,6 +213,9 @@ where
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
         .error_handler(Arc::new(QuietErrors))
+        // Workers by chat would stay after a burst, one per chat (see `intake`).
+        .distribution_function(worker_of)
+        .worker_queue_size(WORKER_QUEUE)
         .build();
 
     // The stop: stop taking updates, let those in flight finish within SHUTDOWN_GRACE of it.
@@ -274,7 +276,7 @@ where
 
 /// Runs the dispatcher over `listener` until it is shut down.
 async fn dispatch<L>(
-    dispatcher: &mut Dispatcher<ServiceBot, HandlerError, DefaultKey>,
+    dispatcher: &mut Dispatcher<ServiceBot, HandlerError, u64>,
     listener: L,
 ) -> Result<(), RunError>
 where
