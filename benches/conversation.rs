@@ -260,7 +260,7 @@ fn conversations(c: &mut Criterion) {
                     let pick = *choice.next().unwrap_or(&0);
                     input = match buttons.len() {
                         0 => Input::Start,
-                        _ if pick % 8 == 0 => {
+                        _ if pick.is_multiple_of(8) => {
                             Input::Text(typed[(pick as usize / 8) % typed.len()].to_owned())
                         }
                         n => Input::Tap(buttons[(pick as usize) % n]),
