@@ -21,7 +21,7 @@ COPY vendor ./vendor
 RUN mkdir -p src benches tests \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs tests/main.rs \
-    && for bench in conversation burst faults; do echo 'fn main() {}' > benches/$bench.rs; done \
+    && for bench in conversation memory burst_memory burst faults; do echo 'fn main() {}' > benches/$bench.rs; done \
     && cargo build --release --locked \
     && rm -r src
 

@@ -1,9 +1,10 @@
 //! Speed and memory of the parts every update goes through: `cargo bench`.
 //!
-//! Goals (a 2-core machine, release build): one conversation step well under 50 µs, so the bot
-//! is bound by the network, never by itself; a stored conversation well under 1 KiB, so a
-//! million idle chats (the default `STATE_CAPACITY`) fit in about a gigabyte at worst. The memory
-//! figure is printed, measured with a counting allocator.
+//! Goals (a 2-core machine, release build): one conversation step well under 50 µs, and one
+//! user action over whole conversations (load the session, step, store it) well under that
+//! too, so the bot is bound by the network, never by itself. The memory of stored
+//! conversations has a bench of its own (`benches/memory.rs`); the figure printed here is the
+//! one for the state below.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -104,7 +105,6 @@ fn storage(c: &mut Criterion) {
                 .expect("infallible");
         }
     });
-    let _ = store.len(); // settle moka's pending bookkeeping
     let per_chat = (LIVE.load(Ordering::Relaxed) - before) / CHATS as usize;
     println!("memory: about {per_chat} bytes per stored conversation ({CHATS} chats)");
 
@@ -229,9 +229,77 @@ fn pictures(c: &mut Criterion) {
     });
 }
 
+/// Whole conversations: 200 people each taking 30 steps from /start, choosing among the
+/// buttons on screen (Back and Start over included) or typing, as the bot handles an update
+/// minus the network: the session loaded from the in-memory storage, the step, the session
+/// stored. Reported per action (criterion's throughput in elements).
+fn conversations(c: &mut Criterion) {
+    use criterion::Throughput;
+    use futures_util::FutureExt;
+    use scar_guide::conversation::walk::actions;
+
+    const PEOPLE: i64 = 200;
+    const STEPS: usize = 30;
+    let content = Content::embedded().expect("valid content");
+    let conversation = Conversation::new(&content, content.pack(Some("en")));
+    let store = ExpiringStorage::<Session>::new(Duration::from_secs(3600), 1_000_000);
+    // A fixed pseudo-random sequence, so every run walks the same conversations.
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let choices: Vec<u64> = (0..PEOPLE as usize * STEPS).map(|_| next()).collect();
+    let typed = [
+        "brown spots",
+        "craters and red marks",
+        "what helps keloids?",
+        "hello",
+    ];
+
+    let mut group = c.benchmark_group("conversations");
+    group.throughput(Throughput::Elements(PEOPLE as u64 * STEPS as u64));
+    group.bench_function("whole conversations, per action", |b| {
+        b.iter(|| {
+            let mut choice = choices.iter();
+            for person in 0..PEOPLE {
+                let chat = ChatId(person);
+                let mut input = Input::Start;
+                for _ in 0..STEPS {
+                    let session = store
+                        .clone()
+                        .get_dialogue(chat)
+                        .now_or_never()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .unwrap_or_default();
+                    let outcome = conversation.step(&session.state, input);
+                    let buttons = actions(&outcome);
+                    let pick = *choice.next().unwrap_or(&0);
+                    input = match buttons.len() {
+                        0 => Input::Start,
+                        _ if pick.is_multiple_of(8) => {
+                            Input::Text(typed[(pick as usize / 8) % typed.len()].to_owned())
+                        }
+                        n => Input::Tap(buttons[(pick as usize) % n]),
+                    };
+                    let saved = Session {
+                        state: outcome.state,
+                        ..session
+                    };
+                    let _ = store.clone().update_dialogue(chat, saved).now_or_never();
+                }
+            }
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = steps, storage, service, pictures
+    targets = steps, conversations, storage, service, pictures
 }
 criterion_main!(benches);

@@ -35,7 +35,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use teloxide::adaptors::CacheMe;
-use teloxide::dispatching::DefaultKey;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
@@ -126,6 +125,7 @@ where
 
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config);
+    store.spawn_upkeep();
     let storage = store.erased();
     let photos = Photos::new(pictures, store.photo_cache());
     let bot: ServiceBot = CacheMe::new(raw.clone());
@@ -231,6 +231,9 @@ where
         // The default handler would log the whole update, user text included, at WARN.
         .default_handler(|update| async move { log::debug!("ignored update {}", update.id.0) })
         .error_handler(Arc::new(QuietErrors))
+        // No worker per chat: they would stay after a burst, one per chat. Every update is
+        // handled concurrently, and the gate keeps each chat's in order (see `intake`).
+        .distribution_function(|_| None::<()>)
         .build();
 
     // The stop: stop taking updates, let those in flight finish within SHUTDOWN_GRACE of it.
@@ -303,7 +306,7 @@ const POLL_FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Runs the dispatcher over `listener` until it is shut down.
 async fn dispatch<L>(
-    dispatcher: &mut Dispatcher<ServiceBot, HandlerError, DefaultKey>,
+    dispatcher: &mut Dispatcher<ServiceBot, HandlerError, ()>,
     listener: L,
 ) -> Result<(), RunError>
 where

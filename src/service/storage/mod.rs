@@ -45,6 +45,28 @@ impl Store {
         }
     }
 
+    /// Starts what keeps the storage tidy in the background: the in-memory one sweeps its idle
+    /// conversations, so their memory is returned even when no update comes (Redis expires
+    /// keys itself). The task ends when the storage is dropped.
+    pub fn spawn_upkeep(&self) {
+        let Self::Memory(storage) = self else {
+            return;
+        };
+        let every = storage.sweep_interval();
+        let storage = Arc::downgrade(storage);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(storage) = storage.upgrade() else {
+                    return;
+                };
+                storage.sweep();
+            }
+        });
+    }
+
     /// Whether the storage answers now (memory always does).
     pub async fn reachable(&self) -> bool {
         match self {
