@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod shutdown;
 pub mod startup;
 pub mod storage;
+pub mod trim;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -78,6 +79,11 @@ pub type ServiceBot = CacheMe<Bot>;
 pub fn bot(config: &Config) -> Result<Bot, RunError> {
     let client = teloxide::net::default_reqwest_settings()
         .timeout(config.api_timeout)
+        // A burst opens a connection per message in flight; at 30 messages a second a few
+        // dozen kept open serve the next one, and the rest would hold their buffers for the
+        // pool's 90 s.
+        .pool_max_idle_per_host(32)
+        .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| RunError::Client(e.to_string()))?;
     let bot = Bot::with_client(config.token.expose(), client);
@@ -126,6 +132,7 @@ where
     let metrics = Arc::new(Metrics::default());
     let store = open_store(&config);
     store.spawn_upkeep();
+    trim::spawn();
     let storage = store.erased();
     let photos = Photos::new(pictures, store.photo_cache());
     let bot: ServiceBot = CacheMe::new(raw.clone());

@@ -89,6 +89,22 @@ impl Default for Policy {
     }
 }
 
+/// Answers Telegram stops waiting for within seconds (a button's spinner, an inline query):
+/// repeating them longer than [`ANSWER_EXPIRES`] only delays what comes after.
+const ANSWERS: [&str; 2] = ["AnswerCallbackQuery", "AnswerInlineQuery"];
+const ANSWER_EXPIRES: Duration = Duration::from_secs(10);
+
+impl Policy {
+    /// How long a call of `method` is retried.
+    fn give_up_for(&self, method: &str) -> Duration {
+        if ANSWERS.contains(&method) {
+            self.give_up_after.min(ANSWER_EXPIRES)
+        } else {
+            self.give_up_after
+        }
+    }
+}
+
 /// What to do about one failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -291,7 +307,7 @@ impl Delivery {
                     wait
                 }
             };
-            if started.elapsed() + wait > self.policy.give_up_after {
+            if started.elapsed() + wait > self.policy.give_up_for(method) {
                 self.metrics.gave_up();
                 log::warn!(
                     "gave up on {method} after {attempt} attempts in {:.1}s: {}",
@@ -396,6 +412,19 @@ mod tests {
         assert_eq!(classify(&page), (ApiErrorLabel::Server, Verdict::Retry));
         let sent = unreadable(r#"{"ok":true,"result":{"message_id":"new shape"}}"#);
         assert_eq!(classify(&sent), (ApiErrorLabel::Client, Verdict::Final));
+    }
+
+    #[test]
+    fn answers_that_expire_are_not_retried_past_their_expiry() {
+        let policy = Policy::default();
+        assert_eq!(policy.give_up_for("AnswerInlineQuery"), ANSWER_EXPIRES);
+        assert_eq!(policy.give_up_for("AnswerCallbackQuery"), ANSWER_EXPIRES);
+        assert_eq!(policy.give_up_for("SendMessage"), policy.give_up_after);
+        let short = Policy {
+            give_up_after: Duration::from_secs(2),
+            ..policy
+        };
+        assert_eq!(short.give_up_for("AnswerInlineQuery"), Duration::from_secs(2));
     }
 
     #[test]
