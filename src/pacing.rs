@@ -125,8 +125,8 @@ pub trait Budget: Send + Sync {
 /// The last step before a message leaves this process. A task that wakes late for its slot
 /// (a busy machine) would otherwise leave right before the next one, on time: two messages
 /// closer than the rate allows, which a strict Bot API counts as a burst. Releasing no two
-/// messages closer than the overall interval turns lateness into a short delay of the
-/// following ones instead.
+/// messages closer than a minimum spacing (the caller passes half the overall interval) turns
+/// lateness into a short delay of the following ones instead.
 #[derive(Default)]
 pub struct Release {
     last: Mutex<Option<Instant>>,
