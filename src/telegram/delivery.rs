@@ -426,7 +426,10 @@ mod tests {
             give_up_after: Duration::from_secs(2),
             ..policy
         };
-        assert_eq!(short.give_up_for("AnswerInlineQuery"), Duration::from_secs(2));
+        assert_eq!(
+            short.give_up_for("AnswerInlineQuery"),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
